@@ -1,0 +1,46 @@
+import { onShutdown } from '../lifecycle';
+import { closeConnection, openConnection, type SharedConnection } from './connection';
+import { RedisHandle } from './handle';
+import { connectionKey, handleKey, resolveTarget, type RedisTarget } from './target';
+
+/**
+ * Process-wide: one ioredis client per distinct connection identity, one handle (breaker) per distinct target
+ * including its breaker settings. Plugin instances built from equal configs therefore share both.
+ */
+const connections = new Map<string, SharedConnection>();
+const handles = new Map<string, RedisHandle>();
+let unregisterShutdown: (() => void) | undefined;
+
+/** Call from a plugin's constructor, not per request: it resolves the config and may open a connection. */
+export function getRedis(target: RedisTarget): RedisHandle {
+  const resolved = resolveTarget(target);
+  const hKey = handleKey(resolved);
+  const existing = handles.get(hKey);
+  if (existing) return existing;
+
+  const cKey = connectionKey(resolved);
+  let connection = connections.get(cKey);
+  if (!connection) {
+    connection = openConnection(cKey, resolved);
+    connections.set(cKey, connection);
+    unregisterShutdown ??= onShutdown(closeAllRedis);
+  }
+  const handle = new RedisHandle(connection, resolved);
+  handles.set(hKey, handle);
+  return handle;
+}
+
+/** Closes every connection. Handles obtained earlier then fail with RedisUnavailableError; get new ones. */
+export async function closeAllRedis(): Promise<void> {
+  const closing = [...connections.values()];
+  connections.clear();
+  handles.clear();
+  unregisterShutdown?.();
+  unregisterShutdown = undefined;
+  await Promise.all(closing.map(closeConnection));
+}
+
+/** Number of open ioredis clients, for tests and diagnostics. */
+export function openConnectionCount(): number {
+  return connections.size;
+}
