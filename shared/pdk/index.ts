@@ -1,0 +1,2 @@
+export * from './pdk';
+export * from './types';

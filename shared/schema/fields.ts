@@ -1,0 +1,192 @@
+/**
+ * One field definition yields both Kong's schema entry (what `Schema` exports and Kong validates kong.yml with) and
+ * a JSON Schema fragment (compiled once with ajv, run when an instance starts). Kong-only constraints (one_of,
+ * between, len_min, ...) are mirrored in JSON Schema; JSON-only ones (format, pattern) add checks Kong's Lua
+ * patterns cannot express.
+ */
+export interface KongFieldDef {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface JsonSchema {
+  [key: string]: unknown;
+}
+
+export interface FieldSpec<T> {
+  readonly kong: KongFieldDef;
+  readonly json: JsonSchema;
+  readonly required: boolean;
+  readonly hasDefault: boolean;
+  /** Phantom: the TypeScript type of the validated value. */
+  readonly __type?: T;
+}
+
+interface Common<T> {
+  description?: string;
+  required?: boolean;
+  default?: T;
+}
+
+type Present<O, T> = O extends { required: true } ? T : O extends { default: unknown } ? T : T | null;
+
+function make<T>(kong: KongFieldDef, json: JsonSchema, opts: Common<unknown>): FieldSpec<T> {
+  const k: KongFieldDef = { ...kong };
+  const j: JsonSchema = { ...json };
+  if (opts.description) {
+    k.description = opts.description;
+    j.description = opts.description;
+  }
+  if (opts.required) k.required = true;
+  if (opts.default !== undefined) {
+    k.default = opts.default;
+    j.default = opts.default;
+  }
+  return { kong: k, json: j, required: opts.required === true, hasDefault: opts.default !== undefined };
+}
+
+/** Kong sends null for an unset optional field; JSON Schema must accept it. */
+function nullable(json: JsonSchema, spec: { required?: boolean; default?: unknown }): JsonSchema {
+  if (spec.required || spec.default !== undefined) return json;
+  return { anyOf: [json, { type: 'null' }] };
+}
+
+export interface StringOpts extends Common<string> {
+  one_of?: readonly string[];
+  len_min?: number;
+  len_max?: number;
+  /** JSON Schema format checked at instance start (date-time, uri, email, ...). */
+  format?: string;
+  /** A JavaScript regular expression checked at instance start (Kong's `match` takes Lua patterns instead). */
+  pattern?: string;
+  referenceable?: boolean;
+  encrypted?: boolean;
+}
+
+export function string<O extends StringOpts>(opts: O = {} as O): FieldSpec<Present<O, O['one_of'] extends readonly string[] ? O['one_of'][number] : string>> {
+  const kong: KongFieldDef = { type: 'string' };
+  const json: JsonSchema = { type: 'string' };
+  if (opts.one_of) {
+    kong.one_of = [...opts.one_of];
+    json.enum = [...opts.one_of];
+  }
+  if (opts.len_min !== undefined) {
+    kong.len_min = opts.len_min;
+    json.minLength = opts.len_min;
+  }
+  if (opts.len_max !== undefined) {
+    kong.len_max = opts.len_max;
+    json.maxLength = opts.len_max;
+  }
+  if (opts.format) json.format = opts.format;
+  if (opts.pattern) json.pattern = opts.pattern;
+  if (opts.referenceable) kong.referenceable = true;
+  if (opts.encrypted) kong.encrypted = true;
+  return make(kong, nullable(json, opts), opts);
+}
+
+export interface NumberOpts extends Common<number> {
+  between?: readonly [number, number];
+  gt?: number;
+  one_of?: readonly number[];
+}
+
+function numeric(type: 'number' | 'integer', opts: NumberOpts): { kong: KongFieldDef; json: JsonSchema } {
+  const kong: KongFieldDef = { type };
+  const json: JsonSchema = { type };
+  if (opts.between) {
+    kong.between = [...opts.between];
+    json.minimum = opts.between[0];
+    json.maximum = opts.between[1];
+  }
+  if (opts.gt !== undefined) {
+    kong.gt = opts.gt;
+    json.exclusiveMinimum = opts.gt;
+  }
+  if (opts.one_of) {
+    kong.one_of = [...opts.one_of];
+    json.enum = [...opts.one_of];
+  }
+  return { kong, json };
+}
+
+export function number<O extends NumberOpts>(opts: O = {} as O): FieldSpec<Present<O, number>> {
+  const { kong, json } = numeric('number', opts);
+  return make(kong, nullable(json, opts), opts);
+}
+
+export function integer<O extends NumberOpts>(opts: O = {} as O): FieldSpec<Present<O, number>> {
+  const { kong, json } = numeric('integer', opts);
+  return make(kong, nullable(json, opts), opts);
+}
+
+export function boolean<O extends Common<boolean>>(opts: O = {} as O): FieldSpec<Present<O, boolean>> {
+  return make({ type: 'boolean' }, nullable({ type: 'boolean' }, opts), opts);
+}
+
+export interface ArrayOpts<E> extends Common<E[]> {
+  len_min?: number;
+  len_max?: number;
+}
+
+export function array<E, O extends ArrayOpts<E>>(elements: FieldSpec<E>, opts: O = {} as O): FieldSpec<Present<O, NonNullable<E>[]>> {
+  return collection('array', elements, opts);
+}
+
+/** Kong's set: an array whose elements are unique. */
+export function set<E, O extends ArrayOpts<E>>(elements: FieldSpec<E>, opts: O = {} as O): FieldSpec<Present<O, NonNullable<E>[]>> {
+  return collection('set', elements, opts);
+}
+
+function collection<E, O extends ArrayOpts<E>>(type: 'array' | 'set', elements: FieldSpec<E>, opts: O): FieldSpec<any> {
+  const kong: KongFieldDef = { type, elements: { ...elements.kong, required: undefined } };
+  delete (kong.elements as KongFieldDef).required;
+  const json: JsonSchema = { type: 'array', items: stripNull(elements.json) };
+  if (type === 'set') json.uniqueItems = true;
+  if (opts.len_min !== undefined) {
+    kong.len_min = opts.len_min;
+    json.minItems = opts.len_min;
+  }
+  if (opts.len_max !== undefined) {
+    kong.len_max = opts.len_max;
+    json.maxItems = opts.len_max;
+  }
+  // cjson decodes Kong's empty array as {} when no array metatable survived: accept it as empty
+  const tolerant = { anyOf: [json, { type: 'object', maxProperties: 0 }] };
+  return make(kong, nullable(tolerant, opts), opts);
+}
+
+export function map<V, O extends Common<Record<string, V>>>(keys: FieldSpec<string | null>, values: FieldSpec<V>, opts: O = {} as O): FieldSpec<Present<O, Record<string, NonNullable<V>>>> {
+  const kong: KongFieldDef = { type: 'map', keys: keys.kong, values: values.kong };
+  const json: JsonSchema = { type: 'object', propertyNames: stripNull(keys.json), additionalProperties: stripNull(values.json) };
+  return make(kong, nullable(json, opts), opts);
+}
+
+export type FieldMap = Record<string, FieldSpec<any>>;
+
+export type InferFields<F extends FieldMap> = { [K in keyof F]: F[K] extends FieldSpec<infer T> ? T : never };
+
+/** Kong fills an absent record with its fields' defaults, so a record value is never null. */
+export function record<F extends FieldMap>(fields: F, opts: Common<InferFields<F>> = {}): FieldSpec<InferFields<F>> {
+  const { kong, json } = recordParts(fields);
+  return make(kong, json, opts);
+}
+
+export function recordParts(fields: FieldMap): { kong: KongFieldDef; json: JsonSchema } {
+  const kongFields = Object.entries(fields).map(([name, spec]) => ({ [name]: spec.kong }));
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  for (const [name, spec] of Object.entries(fields)) {
+    properties[name] = spec.json;
+    if (spec.required) required.push(name);
+  }
+  const json: JsonSchema = { type: 'object', properties, additionalProperties: false };
+  if (required.length) json.required = required;
+  return { kong: { type: 'record', fields: kongFields }, json };
+}
+
+function stripNull(json: JsonSchema): JsonSchema {
+  const anyOf = json.anyOf as JsonSchema[] | undefined;
+  if (anyOf && anyOf.length === 2 && (anyOf[1] as JsonSchema).type === 'null') return anyOf[0];
+  return json;
+}
