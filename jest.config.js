@@ -2,8 +2,10 @@
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/spec'],
+  rootDir: '.',
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 30000,
   maxWorkers: 2,
+  setupFiles: ['<rootDir>/spec/setup-env.js'],
 };

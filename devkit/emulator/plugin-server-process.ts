@@ -100,7 +100,8 @@ export class PluginServerProcess {
       // absent
     }
     const [command, ...args] = this.definition.startCommand;
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.options.env } });
+    const env = { ...process.env, KONG_PLUGINS_LOG_LEVEL: process.env.KONG_PLUGINS_SERVER_LOG_LEVEL ?? 'info', ...this.options.env };
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child = child;
     child.stdout?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     child.stderr?.on('data', (d: Buffer) => {

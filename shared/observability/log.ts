@@ -23,6 +23,7 @@ export function childLogger(bindings: Record<string, unknown>): Logger {
 }
 
 export function errorFields(err: unknown): Record<string, unknown> {
-  if (err instanceof Error) return { err: { type: err.name, message: err.message, stack: err.stack } };
-  return { err: { message: String(err) } };
+  // not `err`: pino's err serializer would replace the type with the constructor name of this plain object
+  if (err instanceof Error) return { error: { type: err.name, message: err.message, stack: err.stack } };
+  return { error: { message: String(err) } };
 }

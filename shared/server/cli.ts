@@ -1,6 +1,7 @@
 import { guardStdout, writeKongStdout } from './stdout-guard';
 guardStdout(); // before anything else loads: plugins may print while loading
 
+import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { encode } from '@msgpack/msgpack';
@@ -94,12 +95,21 @@ export async function main(argv = process.argv): Promise<void> {
     while (server.activeEvents > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const socket of connectedSockets(listener)) socket.destroy();
     server.close();
+    removeSocketFile(socketPath);
     await runShutdownHooks();
     rootLogger.info({ abandoned: server.activeEvents }, 'stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+function removeSocketFile(socketPath: string): void {
+  try {
+    fs.unlinkSync(socketPath);
+  } catch {
+    // already gone
+  }
 }
 
 function registerServerMetrics(server: PluginServer): void {

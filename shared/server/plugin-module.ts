@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const PHASES = ['certificate', 'rewrite', 'access', 'response', 'preread', 'log'] as const;
+// kong-pdk's order, so GetPluginInfo lists phases exactly as the stock server does
+export const PHASES = ['certificate', 'rewrite', 'log', 'access', 'preread', 'response'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface PluginClass {

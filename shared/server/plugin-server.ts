@@ -202,6 +202,11 @@ export class PluginServer implements EventTable {
   }
 
   private phaseFailed(instance: Instance, phase: string, event: PhaseEvent, err: unknown): void {
+    if (event.ended) {
+      // the request was already over (exit sent, or abandoned by Kong): the throw is the consequence, not a fault
+      this.log.debug({ plugin: instance.plugin.name, phase, ...errorFields(err) }, 'phase ended after its request');
+      return event.handlerFinished();
+    }
     this.counters.phaseErrors++;
     this.log.error(
       { plugin: instance.plugin.name, instance: instance.id, phase, route_id: instance.config.route_id, policy: this.onPluginError, ...errorFields(err) },
