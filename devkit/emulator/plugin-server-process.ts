@@ -92,7 +92,19 @@ export class PluginServerProcess {
     return infos;
   }
 
-  async start(): Promise<void> {
+  private starting: Promise<void> = Promise.resolve();
+
+  /** Resolves when the latest (re)start is listening. */
+  whenReady(): Promise<void> {
+    return this.starting;
+  }
+
+  start(): Promise<void> {
+    this.starting = this.spawnAndWait();
+    return this.starting;
+  }
+
+  private async spawnAndWait(): Promise<void> {
     this.stopping = false;
     try {
       fs.unlinkSync(this.definition.socket);
@@ -112,7 +124,7 @@ export class PluginServerProcess {
       if (this.child === child) this.child = undefined;
       if (!this.stopping && this.options.respawn) {
         this.restarts++;
-        setTimeout(() => void this.start(), 1000).unref();
+        setTimeout(() => void this.start().catch(() => undefined), 1000).unref();
       }
     });
     await waitForSocket(this.definition.socket, child);

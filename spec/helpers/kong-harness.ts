@@ -15,11 +15,13 @@ export interface KongOptions extends EmulatorOptions {
   /** Declarative config (kong.yml shape, `_format_version: "3.0"`). */
   config?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
+  /** Respawn the server when it dies, as Kong's worker 0 does (after >= 1 s). */
+  respawn?: boolean;
 }
 
 export async function startKong(options: KongOptions): Promise<KongEmulator> {
   const kong = new KongEmulator(options);
-  await kong.addServer({ kind: options.kind, pluginsDir: options.pluginsDir ?? BUILT_PLUGINS, plugin: options.plugin, env: options.env });
+  await kong.addServer({ kind: options.kind, pluginsDir: options.pluginsDir ?? BUILT_PLUGINS, plugin: options.plugin, env: options.env, respawn: options.respawn });
   if (options.config) kong.configure(options.config);
   return kong;
 }
