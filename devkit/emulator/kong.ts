@@ -9,7 +9,7 @@ import { callPdk, currentResponseHeaders, LuaError, TERMINAL_PDK_METHODS, type P
 import { PluginServerProcess, serverDefinition, type PluginInfo, type PluginServerDefinition, type ServerKind } from './plugin-server-process';
 import { RequestContext, type ClientRequest, type EmulatedResponse, type KongPhase } from './request-context';
 import { Router } from './router';
-import { RpcClient, RpcError } from './rpc-client';
+import { RpcClient, RpcError, type RpcTrace } from './rpc-client';
 import { kongError, proxyToService } from './upstream';
 
 export interface EmulatorOptions {
@@ -19,6 +19,8 @@ export interface EmulatorOptions {
   prefix?: string;
   rpcTimeoutMs?: number;
   upstreamTimeoutMs?: number;
+  /** Sees every protocol message (for transcripts and debugging). */
+  trace?: RpcTrace;
 }
 
 export interface ServerSpec {
@@ -71,7 +73,7 @@ export class KongEmulator {
 
   constructor(private readonly options: EmulatorOptions = {}) {
     this.prefix = options.prefix ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kong-emu-'));
-    this.workers = Array.from({ length: options.workers ?? 1 }, (_, id) => new Worker(id, options.rpcTimeoutMs));
+    this.workers = Array.from({ length: options.workers ?? 1 }, (_, id) => new Worker(id, options.rpcTimeoutMs, options.trace));
   }
 
   /** Starts a plugin server the way Kong's kong.conf entry would, and loads its plugins' info. */
@@ -308,12 +310,13 @@ class Worker {
   constructor(
     readonly id: number,
     private readonly rpcTimeoutMs?: number,
+    private readonly trace?: RpcTrace,
   ) {}
 
   rpcFor(server: PluginServerProcess): RpcClient {
     let client = this.clients.get(server);
     if (!client) {
-      client = new RpcClient(server.definition.socket, { timeoutMs: this.rpcTimeoutMs });
+      client = new RpcClient(server.definition.socket, { timeoutMs: this.rpcTimeoutMs, trace: this.trace });
       this.clients.set(server, client);
     }
     return client;

@@ -16,6 +16,9 @@ interface PooledConnection {
 }
 
 // Lua nil fields are absent from maps: {EventId=1, Data=nil} packs as a one-key map.
+/** Sees every message in both directions: 'K->P' (Kong to plugin server) and 'P->K'. */
+export type RpcTrace = (direction: 'K->P' | 'P->K', message: unknown) => void;
+
 const encoder = new Encoder({ ignoreUndefined: true });
 
 /**
@@ -31,7 +34,7 @@ export class RpcClient {
 
   constructor(
     readonly socketPath: string,
-    private readonly options: { poolSize?: number; timeoutMs?: number } = {},
+    private readonly options: { poolSize?: number; timeoutMs?: number; trace?: RpcTrace } = {},
   ) {}
 
   async call(method: string, ...args: unknown[]): Promise<unknown> {
@@ -57,7 +60,9 @@ export class RpcClient {
           reject(err);
         },
       };
-      connection.socket.write(encoder.encode([0, msgid, method, args]));
+      const request = [0, msgid, method, args];
+      this.options.trace?.('K->P', request);
+      connection.socket.write(encoder.encode(request));
     });
   }
 
@@ -81,6 +86,7 @@ export class RpcClient {
       const socket = net.createConnection(this.socketPath);
       const connection: PooledConnection = { socket, decoder: new StreamDecoder(), pending: undefined };
       const onValue = (message: unknown) => {
+        this.options.trace?.('P->K', message);
         const pending = connection.pending;
         connection.pending = undefined;
         if (!pending) return;

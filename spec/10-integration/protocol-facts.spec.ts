@@ -1,0 +1,201 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { encode } from '@msgpack/msgpack';
+import { KongEmulator } from '../../devkit/emulator/kong';
+import { PluginServerProcess, serverDefinition } from '../../devkit/emulator/plugin-server-process';
+import { StreamDecoder } from '../../shared/server/codec';
+import { SERVER_KINDS, startUpstream, type TestUpstream } from '../helpers/kong-harness';
+
+/** Each fact of ../shared/kong-plugin-server.md, checked through the emulator against both plugin servers. */
+const FACTS = path.join(__dirname, '..', 'fixtures', 'facts-plugins');
+
+describe.each(SERVER_KINDS)('protocol facts under the %s server', (kind) => {
+  let upstream: TestUpstream;
+  let kong: KongEmulator;
+  const transcript: Array<[string, unknown]> = [];
+
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    kong = new KongEmulator({ trace: (direction, message) => transcript.push([direction, message]) });
+    await kong.addServer({ kind, pluginsDir: FACTS });
+    kong.configure({
+      _format_version: '3.0',
+      services: [
+        {
+          name: 'svc',
+          url: upstream.url,
+          routes: [
+            { name: 'p', paths: ['/p'], plugins: [{ name: 'p', config: { message: 'hi' } }] },
+            { name: 'facts', paths: ['/facts'], plugins: [{ name: 'facts', config: { count: 3 } }] },
+          ],
+        },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await kong.close();
+    await upstream.close();
+  });
+
+  it('matches the transcript of one access event (StartInstance, HandleEvent, Steps, nil as an absent Data key)', async () => {
+    transcript.length = 0;
+    const res = await kong.request({ path: '/p', headers: { 'x-a': 'header-value' } });
+    expect(res.headers.get('x-b')).toBe('1');
+    const shapes = transcript.map(([direction, m]) => {
+      const message = m as unknown[];
+      return direction === 'K->P' ? [direction, message[2], message[3]] : [direction, message[2], message[3]];
+    });
+    const config = JSON.parse((shapes[0][2] as Array<{ Config: string }>)[0].Config);
+    expect(config).toMatchObject({ message: 'hi', __seq__: 1, __key__: expect.stringContaining('plugins:p:'), route_id: expect.any(String), __plugin_id: expect.any(String) });
+    const eventId = (shapes[3][2] as { EventId: number }).EventId;
+    expect(shapes.slice(2)).toEqual([
+      ['K->P', 'plugin.HandleEvent', [{ InstanceId: (shapes[1][2] as { Id: number }).Id, EventName: 'access' }]],
+      ['P->K', null, { Data: { Method: 'kong.request.get_header', Args: ['x-a'] }, EventId: eventId }],
+      ['K->P', 'plugin.Step', [{ EventId: eventId, Data: 'header-value' }]],
+      ['P->K', null, { Data: { Method: 'kong.response.set_header', Args: ['x-b', '1'] }, EventId: eventId }],
+      ['K->P', 'plugin.Step', [{ EventId: eventId }]],
+      ['P->K', null, { Data: 'ret', EventId: eventId }],
+    ]);
+    // msgids are a per-worker counter and every response carries its request's msgid
+    const ids = transcript.map(([, m]) => (m as unknown[])[1] as number);
+    for (let i = 0; i < ids.length; i += 2) expect(ids[i + 1]).toBe(ids[i]);
+  });
+
+  it('sends headers and query as multimaps, a bare flag as [], raw bodies as bytes, nil as undefined; getIP becomes get_iP', async () => {
+    const res = await kong.request({
+      method: 'POST',
+      path: '/facts?flag&a=1&a=2',
+      headers: { 'x-fact': 'shapes', 'x-multi': ['1', '2'], 'x-one': 'only' },
+      body: 'hello',
+      clientIp: '10.1.2.3',
+    });
+    expect(JSON.parse(res.body.toString())).toEqual({
+      headers: { type: 'object', xMulti: ['1', '2'], xOne: ['only'] },
+      query: { type: 'object', flag: [], a: ['1', '2'] },
+      body: { type: 'bytes', length: 5 },
+      missing: 'undefined',
+      camel: 'undefined',
+      ip: '10.1.2.3',
+    });
+    expect(kong.env.logLines).toContainEqual(expect.objectContaining({ level: 'err', message: 'could not find pdk method: kong.client.get_iP' }));
+  });
+
+  it('sends an empty multimap as an empty map', async () => {
+    const res = await kong.request({ path: '/facts', headers: { 'x-fact': 'empty-query' } });
+    expect(JSON.parse(res.body.toString())).toEqual({ type: 'object', keys: 0 });
+  });
+
+  it('carries a 2 MiB body as one bin value, whole', async () => {
+    const body = crypto.randomBytes(2 * 1024 * 1024);
+    let sum = 0;
+    for (const b of body) sum = (sum + b) % 65521;
+    const res = await kong.request({ method: 'POST', path: '/facts', headers: { 'x-fact': 'big-body' }, body });
+    expect(JSON.parse(res.body.toString())).toEqual({ length: body.length, sum });
+  });
+
+  it('fills schema defaults, null for unset fields, records recursively, plus Kong\'s extra fields', async () => {
+    const res = await kong.request({ path: '/facts', headers: { 'x-fact': 'config' } });
+    const config = JSON.parse(res.body.toString());
+    expect(config).toMatchObject({ text: 'hi', count: 3, nested: { inner: true }, __seq__: 1 });
+    expect(Object.keys(config).sort()).toEqual(['__key__', '__plugin_id', '__seq__', '__ws_id', 'count', 'nested', 'route_id', 'service_id', 'text'].filter((k) => k !== 'service_id'));
+  });
+
+  it('aborts the handler with 500 on a PDK call not allowed in the phase or with bad arguments', async () => {
+    for (const fact of ['log-in-access', 'set-header-bad']) {
+      const res = await kong.request({ path: '/facts', headers: { 'x-fact': fact } });
+      expect(res.status).toBe(500);
+    }
+    expect(kong.errors.filter((e) => e.startsWith('[facts:access]')).slice(-2)).toEqual([
+      expect.stringContaining('kong.log.serialize: function cannot be called in access phase'),
+      expect.stringContaining('invalid header value for "x-bad"'),
+    ]);
+  });
+
+  it('serves the log phase from saved data: status, headers, serialize as a JSON string; forbids response writes', async () => {
+    kong.errors.length = 0;
+    const res = await kong.request({ path: '/facts' });
+    expect(res.status).toBe(200);
+    const notice = kong.env.logLines.filter((l) => l.level === 'notice').pop();
+    expect(JSON.parse(notice!.message)).toEqual({ status: 200, headersType: 'object', serializedType: 'string' });
+    expect(kong.errors.pop()).toMatch(/kong.response.set_header: function cannot be called in log phase/);
+  });
+
+  it('restarts instances on a new __seq__ and closes the old one', async () => {
+    transcript.length = 0;
+    kong.configure({
+      _format_version: '3.0',
+      services: [{ name: 'svc', url: upstream.url, routes: [{ name: 'p', paths: ['/p'], plugins: [{ name: 'p', config: { message: 'changed' } }] }] }],
+    });
+    await kong.request({ path: '/p' });
+    const methods = transcript.filter(([d]) => d === 'K->P').map(([, m]) => (m as unknown[])[2]);
+    expect(methods.slice(0, 2)).toEqual(['plugin.StartInstance', 'plugin.CloseInstance']);
+    const start = transcript.find(([, m]) => (m as unknown[])[2] === 'plugin.StartInstance')![1] as unknown[];
+    expect(JSON.parse((start[3] as Array<{ Config: string }>)[0].Config)).toMatchObject({ message: 'changed', __seq__: 2 });
+  });
+});
+
+describe('when the plugin server is down', () => {
+  it('fails open: Kong logs the RPC error and the request continues', async () => {
+    const upstream = await startUpstream();
+    const kong = new KongEmulator();
+    try {
+      await kong.addServer({ kind: 'ours', pluginsDir: FACTS });
+      kong.configure({
+        _format_version: '3.0',
+        services: [{ name: 's', url: upstream.url, routes: [{ name: 'p', paths: ['/p'], plugins: [{ name: 'p' }] }] }],
+      });
+      expect((await kong.request({ path: '/p' })).headers.get('x-b')).toBe('1');
+      await kong.servers[0].stop();
+      const res = await kong.request({ path: '/p' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-b')).toBeUndefined();
+      expect(kong.env.logLines.some((l) => l.level === 'err' && /ENOENT|ECONNREFUSED|no data/.test(l.message))).toBe(true);
+    } finally {
+      await kong.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe('pipelined requests (two messages in one write)', () => {
+  async function sendTwoAtOnce(kind: 'ours' | 'stock'): Promise<{ replies: unknown[]; alive: boolean }> {
+    const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'pipe-'));
+    const server = new PluginServerProcess(serverDefinition(kind, FACTS, prefix));
+    await server.start();
+    const replies: unknown[] = [];
+    try {
+      await new Promise<void>((resolve) => {
+        const socket = net.createConnection(server.definition.socket);
+        const decoder = new StreamDecoder();
+        socket.on('data', (chunk) => decoder.push(chunk, (v) => replies.push(v)));
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+        socket.write(Buffer.concat([encode([0, 1, 'plugin.GetPluginInfo', ['p']]), encode([0, 2, 'plugin.GetPluginInfo', ['facts']])]));
+        setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 500);
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const pid = server.pid;
+      return { replies, alive: pid !== undefined };
+    } finally {
+      await server.stop();
+    }
+  }
+
+  it('ours answers both', async () => {
+    const { replies, alive } = await sendTwoAtOnce('ours');
+    expect(replies.map((r) => (r as unknown[])[1])).toEqual([1, 2]);
+    expect(alive).toBe(true);
+  });
+
+  it('stock crashes (RangeError: Extra bytes), which Kong never triggers since it never pipelines', async () => {
+    const { replies, alive } = await sendTwoAtOnce('stock');
+    expect(replies).toEqual([]);
+    expect(alive).toBe(false);
+  });
+});
