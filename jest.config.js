@@ -8,4 +8,5 @@ module.exports = {
   testTimeout: 30000,
   maxWorkers: 2,
   setupFiles: ['<rootDir>/spec/setup-env.js'],
+  globalSetup: '<rootDir>/spec/global-setup.js',
 };

@@ -30,7 +30,7 @@ interface CliOptions {
 function parseArgs(argv: string[]): CliOptions {
   const program = new Command('kong-plugin-server')
     .description('Hardened drop-in replacement for kong-pdk\'s kong-js-pluginserver')
-    .version(require('../../../package.json').version, '--version')
+    .version(packageVersion(), '--version')
     .requiredOption('-d, --plugins-directory <dir>', 'directory of kong-pdk plugins (files or folders)')
     .option('-p, --kong-prefix <prefix>', 'directory of the unix socket', '/usr/local/kong')
     .option('--sock-name <name>', 'socket file name (default js_pluginserver.sock, or <plugin>.socket with --plugin)')
@@ -45,6 +45,11 @@ function parseArgs(argv: string[]): CliOptions {
     .option('--shutdown-grace <ms>', 'on SIGTERM, wait this long for in-flight events', '5000');
   program.parse(argv);
   return program.opts<CliOptions>();
+}
+
+function packageVersion(): string {
+  const file = path.join(__dirname, '..', '..', '..', 'package.json');
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 function selectPlugins(all: Map<string, PluginModule>, only: string | undefined): Map<string, PluginModule> {

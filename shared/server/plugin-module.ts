@@ -90,6 +90,7 @@ export function loadPluginModule(candidate: string): PluginModule {
   const resolved = require.resolve(candidate);
   if (resolved.endsWith('.ts') && !typescriptRegistered) {
     // Same fallback as kong-pdk for uncompiled plugins; our own plugins are compiled ahead with tsc.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('ts-node').register({ transpileOnly: true });
     typescriptRegistered = true;
   }

@@ -87,6 +87,7 @@ describe('PluginServer (in process, no socket)', () => {
   });
 
   it('sweeps an event Kong abandoned (a Lua error inside a PDK call) and releases the handler', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const violator = require(path.join(FIXTURES, 'phase-violator.js')) as { finished(): number };
     const before = violator.finished();
     const id = await start('phase-violator');
