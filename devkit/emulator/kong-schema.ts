@@ -54,7 +54,10 @@ export function fillDefaults(fields: KongFields, input: Record<string, unknown> 
   const source = input ?? {};
   for (const entry of fields) {
     const [name, field] = Object.entries(entry)[0];
-    out[name] = fillField(field, source[name]);
+    const value = fillField(field, source[name]);
+    // handle_missing_field: a required field without a default stays absent (validation reports it)
+    if (value === null && field.required && field.default === undefined) continue;
+    out[name] = value;
   }
   for (const [name, value] of Object.entries(source)) if (!(name in out)) out[name] = value;
   return out;

@@ -45,10 +45,15 @@ function make<T>(kong: KongFieldDef, json: JsonSchema, opts: Common<unknown>): F
   return { kong: k, json: j, required: opts.required === true, hasDefault: opts.default !== undefined };
 }
 
-/** Kong sends null for an unset optional field; JSON Schema must accept it. */
+/**
+ * Kong sends null for an unset optional field; JSON Schema must accept it. A type union rather than anyOf keeps
+ * nested defaults working (ajv applies defaults only outside anyOf branches).
+ */
 function nullable(json: JsonSchema, spec: { required?: boolean; default?: unknown }): JsonSchema {
   if (spec.required || spec.default !== undefined) return json;
-  return { anyOf: [json, { type: 'null' }] };
+  const out: JsonSchema = { ...json, type: [json.type, 'null'] };
+  if (Array.isArray(json.enum)) out.enum = [...json.enum, null];
+  return out;
 }
 
 export interface StringOpts extends Common<string> {
@@ -151,9 +156,7 @@ function collection<E, O extends ArrayOpts<E>>(type: 'array' | 'set', elements: 
     kong.len_max = opts.len_max;
     json.maxItems = opts.len_max;
   }
-  // cjson decodes Kong's empty array as {} when no array metatable survived: accept it as empty
-  const tolerant = { anyOf: [json, { type: 'object', maxProperties: 0 }] };
-  return make(kong, nullable(tolerant, opts), opts);
+  return make(kong, nullable(json, opts), opts);
 }
 
 export function map<V, O extends Common<Record<string, V>>>(keys: FieldSpec<string | null>, values: FieldSpec<V>, opts: O = {} as O): FieldSpec<Present<O, Record<string, NonNullable<V>>>> {
@@ -185,8 +188,10 @@ export function recordParts(fields: FieldMap): { kong: KongFieldDef; json: JsonS
   return { kong: { type: 'record', fields: kongFields }, json };
 }
 
+/** Elements, map keys and values are never null. */
 function stripNull(json: JsonSchema): JsonSchema {
-  const anyOf = json.anyOf as JsonSchema[] | undefined;
-  if (anyOf && anyOf.length === 2 && (anyOf[1] as JsonSchema).type === 'null') return anyOf[0];
-  return json;
+  if (!Array.isArray(json.type)) return json;
+  const out: JsonSchema = { ...json, type: json.type[0] };
+  if (Array.isArray(json.enum)) out.enum = json.enum.filter((v) => v !== null);
+  return out;
 }

@@ -58,6 +58,7 @@ export function defineSchema<F extends FieldMap>(plugin: string, fields: F, chec
       const input = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
       if (!input || typeof input !== 'object' || Array.isArray(input)) throw new ConfigError(plugin, ['config: must be an object']);
       const { config, meta } = splitKongFields(input as Record<string, unknown>);
+      normalizeEmptyArrays(json, config);
       if (!validate(config)) throw new ConfigError(plugin, describeErrors(validate.errors ?? []));
       const typed = config as InferFields<F>;
       const problems: string[] = [];
@@ -69,6 +70,30 @@ export function defineSchema<F extends FieldMap>(plugin: string, fields: F, chec
       return { config: typed, meta };
     },
   };
+}
+
+/**
+ * cjson encodes an empty Lua table as {} unless it carries Kong's array metatable; where the schema says array,
+ * an empty object means an empty array.
+ */
+function normalizeEmptyArrays(schema: Record<string, unknown>, value: unknown): void {
+  if (!value || typeof value !== 'object') return;
+  const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  if (properties && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    for (const [name, child] of Object.entries(properties)) {
+      const current = record[name];
+      const types = Array.isArray(child.type) ? child.type : [child.type];
+      if (types.includes('array') && isEmptyObject(current)) record[name] = [];
+      else normalizeEmptyArrays(child, current);
+    }
+  }
+  const items = schema.items as Record<string, unknown> | undefined;
+  if (items && Array.isArray(value)) for (const element of value) normalizeEmptyArrays(items, element);
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return !!value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0;
 }
 
 function splitKongFields(input: Record<string, unknown>): { config: Record<string, unknown>; meta: InstanceMeta } {
@@ -94,8 +119,7 @@ function splitKongFields(input: Record<string, unknown>): { config: Record<strin
 /** ajv's errors as `config.a.b[2].c: rule message`, one per field and rule, noise from anyOf branches removed. */
 export function describeErrors(errors: ErrorObject[]): string[] {
   const out = new Set<string>();
-  const meaningful = errors.filter((e) => !(e.keyword === 'anyOf') && !(e.keyword === 'type' && e.params.type === 'null'));
-  for (const error of meaningful.length ? meaningful : errors) {
+  for (const error of errors) {
     let path = 'config' + error.instancePath.replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.');
     let message = error.message ?? error.keyword;
     if (error.keyword === 'required') path += '.' + String(error.params.missingProperty);
@@ -104,8 +128,8 @@ export function describeErrors(errors: ErrorObject[]): string[] {
       path += '.' + String(error.params.additionalProperty);
       message = 'unknown field';
     }
-    if (error.keyword === 'enum') message = `must be one of: ${(error.params.allowedValues as unknown[]).join(', ')}`;
-    if (error.keyword === 'type' && error.instancePath === '' && error.schemaPath.includes('anyOf')) continue;
+    if (error.keyword === 'type' && Array.isArray(error.params.type)) message = `must be ${(error.params.type as string[]).filter((t) => t !== 'null').join(' or ')}`;
+    if (error.keyword === 'enum') message = `must be one of: ${(error.params.allowedValues as unknown[]).filter((v) => v !== null).join(', ')}`;
     out.add(`${path}: ${message} (${error.keyword})`);
   }
   return [...out];

@@ -1,0 +1,113 @@
+import { checkSchemaDefinition, fillDefaults, validateConfig, type KongFields } from '../../devkit/emulator/kong-schema';
+import { definePlugin } from '../../shared/plugin';
+import { ConfigError, defineSchema, field } from '../../shared/schema';
+
+const fields = {
+  name: field.string({ required: true, len_min: 1, description: 'a name' }),
+  mode: field.string({ one_of: ['fast', 'safe'] as const, default: 'safe', description: 'a mode' }),
+  limit: field.integer({ between: [1, 100], default: 10, description: 'a limit' }),
+  ratio: field.number({ gt: 0, description: 'a ratio' }),
+  enabled: field.boolean({ default: true, description: 'a switch' }),
+  when: field.string({ format: 'date-time', description: 'an instant' }),
+  tags: field.set(field.string(), { default: [], description: 'tags' }),
+  items: field.array(field.record({ id: field.string({ required: true, description: 'id' }), weight: field.integer({ default: 1, description: 'w' }) }), {
+    default: [],
+    description: 'items',
+  }),
+  labels: field.map(field.string(), field.string(), { description: 'labels' }),
+  nested: field.record({ depth: field.integer({ default: 2, description: 'depth' }) }, { description: 'nested' }),
+};
+
+const schema = defineSchema('demo', fields, [(c) => (c.name === 'reserved' ? ['name', 'is reserved'] : undefined)]);
+
+/** What Kong sends: schema-defaulted config (the emulator fills it as Kong does) plus Kong's extra fields. */
+function asKongSendsIt(config: Record<string, unknown>) {
+  return { ...fillDefaults(schema.kong as unknown as KongFields, config), route_id: 'r1', __plugin_id: 'p1', __seq__: 4, __key__: 'k', __ws_id: 'w' };
+}
+
+describe('schema builder: one definition, two schemas', () => {
+  it('produces a Kong schema Kong accepts (metaschema-level checks)', () => {
+    expect(checkSchemaDefinition(schema.kong)).toEqual([]);
+    expect(schema.kong).toContainEqual({ mode: { type: 'string', one_of: ['fast', 'safe'], default: 'safe', description: 'a mode' } });
+    expect(schema.kong).toContainEqual({ limit: { type: 'integer', between: [1, 100], default: 10, description: 'a limit' } });
+    expect(schema.kong).toContainEqual({
+      items: {
+        type: 'array',
+        elements: { type: 'record', fields: [{ id: { type: 'string', required: true, description: 'id' } }, { weight: { type: 'integer', default: 1, description: 'w' } }] },
+        default: [],
+        description: 'items',
+      },
+    });
+  });
+
+  it('accepts what Kong sends for a valid config, splitting off Kong\'s fields', () => {
+    const { config, meta } = schema.parse(asKongSendsIt({ name: 'x', when: '2026-01-02T03:04:05Z', items: [{ id: 'a' }], labels: { a: 'b' } }));
+    expect(config).toMatchObject({ name: 'x', mode: 'safe', limit: 10, ratio: null, enabled: true, items: [{ id: 'a', weight: 1 }], nested: { depth: 2 } });
+    expect(config).not.toHaveProperty('__seq__');
+    expect(meta).toEqual({ pluginId: 'p1', routeId: 'r1', serviceId: undefined, consumerId: undefined, instanceName: undefined, seq: 4 });
+  });
+
+  it.each([
+    [{ name: '' }, 'config.name: must NOT have fewer than 1 characters (minLength)'],
+    [{}, 'config.name: required field missing (required)'],
+    [{ name: 'x', mode: 'turbo' }, 'config.mode: must be one of: fast, safe (enum)'],
+    [{ name: 'x', limit: 0 }, 'config.limit: must be >= 1 (minimum)'],
+    [{ name: 'x', limit: 2.5 }, 'config.limit: must be integer (type)'],
+    [{ name: 'x', ratio: 0 }, 'config.ratio: must be > 0 (exclusiveMinimum)'],
+    [{ name: 'x', when: 'yesterday' }, 'config.when: must match format "date-time" (format)'],
+    [{ name: 'x', tags: ['a', 'a'] }, 'config.tags: must NOT have duplicate items (items ## 1 and 0 are identical) (uniqueItems)'],
+    [{ name: 'x', items: [{ weight: 2 }] }, 'config.items[0].id: required field missing (required)'],
+    [{ name: 'x', typo: 1 }, 'config.typo: unknown field (additionalProperties)'],
+    [{ name: 'reserved' }, 'config.name: is reserved'],
+  ])('rejects %j naming the field and the rule', (input, message) => {
+    let error: unknown;
+    try {
+      schema.parse({ ...fillDefaults(schema.kong as unknown as KongFields, {}), ...input, __seq__: 1 });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toContain(message);
+    expect((error as Error).message).toContain('invalid configuration for plugin "demo"');
+  });
+
+  it('agrees with Kong-side validation on what is invalid', () => {
+    const kongSide = (config: Record<string, unknown>) => validateConfig(schema.kong as unknown as KongFields, fillDefaults(schema.kong as unknown as KongFields, config));
+    expect(kongSide({ name: 'x' })).toEqual([]);
+    expect(kongSide({ name: 'x', mode: 'turbo' })).toEqual(['config.mode: expected one of: fast, safe']);
+    expect(kongSide({ name: 'x', limit: 1000 })).toEqual(['config.limit: value should be between 1 and 100']);
+    expect(kongSide({})).toEqual(['config.name: required field missing']);
+  });
+
+  it('accepts an empty array Kong encoded as {} (cjson without an array metatable)', () => {
+    expect(() => schema.parse(asKongSendsIt({ name: 'x', tags: {} }))).not.toThrow();
+  });
+});
+
+describe('definePlugin', () => {
+  class Handler {
+    constructor(readonly config: unknown) {}
+    async access(): Promise<void> {}
+    async log(): Promise<void> {}
+  }
+  const plugin = definePlugin({ name: 'demo-plugin', version: '1.0.0', priority: 900, fields: { name: fields.name }, failurePolicy: 'fail_open', Handler });
+
+  it('exports the kong-pdk module shape with only the phases the handler has', () => {
+    expect(plugin).toMatchObject({ Name: 'demo-plugin', Version: '1.0.0', Priority: 900 });
+    expect(typeof plugin.Plugin.prototype.access).toBe('function');
+    expect(typeof plugin.Plugin.prototype.log).toBe('function');
+    expect(plugin.Plugin.prototype.rewrite).toBeUndefined();
+    expect(plugin.Plugin.prototype.response).toBeUndefined();
+  });
+
+  it('adds a failure_policy field with the plugin\'s default', () => {
+    expect(plugin.Schema).toContainEqual({
+      failure_policy: expect.objectContaining({ type: 'string', one_of: ['fail_open', 'fail_closed'], default: 'fail_open' }),
+    });
+  });
+
+  it('fails instance start on invalid config', () => {
+    expect(() => new plugin.Plugin({ name: '', failure_policy: 'fail_open' })).toThrow(/config\.name/);
+    expect(() => new plugin.Plugin({ name: 'ok', failure_policy: 'sometimes' })).toThrow(/config\.failure_policy: must be one of: fail_open, fail_closed/);
+  });
+});
