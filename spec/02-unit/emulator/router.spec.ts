@@ -1,0 +1,69 @@
+import { parseDeclarative } from '../../../devkit/emulator/declarative';
+import { joinPaths, Router } from '../../../devkit/emulator/router';
+
+const config = parseDeclarative({
+  _format_version: '3.0',
+  services: [
+    {
+      name: 'orders',
+      url: 'http://127.0.0.1:9000/api',
+      routes: [
+        { name: 'orders', paths: ['/orders'] },
+        { name: 'orders-v2', paths: ['/orders/v2'], strip_path: false },
+        { name: 'regex', paths: ['~/items/\\d+$'] },
+        { name: 'posts', paths: ['/posts'], methods: ['POST'] },
+        { name: 'host', paths: ['/orders'], hosts: ['shop.example.com'] },
+      ],
+    },
+  ],
+});
+const router = new Router(config.routes, config.services);
+
+describe('Router (Kong\'s matching for the kong.yml subset)', () => {
+  it('picks the longest prefix and strips it', () => {
+    expect(router.match('GET', 'localhost', '/orders/1')).toMatchObject({ route: { name: 'orders' }, upstreamPath: '/api/1' });
+    expect(router.match('GET', 'localhost', '/orders/v2/1')).toMatchObject({ route: { name: 'orders-v2' }, upstreamPath: '/api/orders/v2/1' });
+  });
+
+  it('prefers regex paths, then host-specific routes', () => {
+    expect(router.match('GET', 'localhost', '/items/42')?.route.name).toBe('regex');
+    expect(router.match('GET', 'shop.example.com', '/orders')?.route.name).toBe('host');
+  });
+
+  it('honours methods and reports no match', () => {
+    expect(router.match('GET', 'localhost', '/posts')).toBeUndefined();
+    expect(router.match('POST', 'localhost', '/posts')?.route.name).toBe('posts');
+    expect(router.match('GET', 'localhost', '/nothing')).toBeUndefined();
+  });
+
+  it.each([
+    ['/api', '', '/api'],
+    ['/api', '/', '/api/'],
+    ['/api/', '/x', '/api/x'],
+    ['/api', 'x', '/api/x'],
+    ['/', '/x', '/x'],
+  ])('joins service path %s and %s into %s', (service, rest, joined) => {
+    expect(joinPaths(service, rest)).toBe(joined);
+  });
+});
+
+describe('declarative config', () => {
+  it('resolves plugin scopes and gives stable ids', () => {
+    const parsed = parseDeclarative({
+      _format_version: '3.0',
+      services: [{ name: 's', url: 'http://h:1', routes: [{ name: 'r', paths: ['/'], plugins: [{ name: 'a' }] }], plugins: [{ name: 'b' }] }],
+      plugins: [{ name: 'c' }, { name: 'd', route: 'r' }],
+    });
+    const byName = Object.fromEntries(parsed.plugins.map((p) => [p.name, p]));
+    expect(byName.a.route?.id).toBe(parsed.routes[0].id);
+    expect(byName.b.service?.id).toBe(parsed.services[0].id);
+    expect(byName.c.route).toBeUndefined();
+    expect(byName.d.route?.id).toBe(parsed.routes[0].id);
+    expect(parseDeclarative({ _format_version: '3.0', services: [{ name: 's', url: 'http://h:1' }] }).services[0].id).toBe(parsed.services[0].id);
+  });
+
+  it('rejects what Kong would reject', () => {
+    expect(() => parseDeclarative({ _format_version: '9' })).toThrow(/_format_version/);
+    expect(() => parseDeclarative({ _format_version: '3.0', plugins: [{ name: 'x', route: 'missing' }] })).toThrow(/unknown route/);
+  });
+});
