@@ -21,6 +21,11 @@ export interface EmulatorOptions {
   upstreamTimeoutMs?: number;
   /** Sees every protocol message (for transcripts and debugging). */
   trace?: RpcTrace;
+  /**
+   * Kong >= 3.9 uses only the FIRST plugin a plugin-server entry's query command reports (Kong/kong#14701,
+   * kong-js-pdk#407); Kong 3.8 uses them all. Default: 3.8's behaviour, so one server can serve many fixtures.
+   */
+  onlyFirstPluginPerServer?: boolean;
 }
 
 export interface ServerSpec {
@@ -84,12 +89,31 @@ export class KongEmulator {
   async addServerDefinition(definition: PluginServerDefinition, options: { respawn?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<PluginServerProcess> {
     const server = new PluginServerProcess(definition, options);
     const infos = server.query();
-    // Kong >= 3.9 uses only the first plugin of each plugin-server entry (Kong/kong#14701).
-    for (const info of infos) {
+    for (const info of this.options.onlyFirstPluginPerServer ? infos.slice(0, 1) : infos) {
       if (this.pluginInfo.has(info.Name)) continue;
       this.pluginInfo.set(info.Name, { info, server });
     }
     await server.start();
+    this.servers.push(server);
+    return server;
+  }
+
+  /**
+   * Uses a plugin server someone else started (no start or query command): plugin info comes from the
+   * GetPluginInfo RPC for the given names.
+   */
+  async connectServer(socket: string, pluginNames: string[]): Promise<PluginServerProcess> {
+    const server = new PluginServerProcess({ name: socket, socket, startCommand: [], queryCommand: [] });
+    const rpc = new RpcClient(socket, { timeoutMs: this.options.rpcTimeoutMs });
+    try {
+      for (const name of pluginNames) {
+        const info = (await rpc.call('plugin.GetPluginInfo', name)) as PluginInfo;
+        server.infos.push(info);
+        if (!this.pluginInfo.has(info.Name)) this.pluginInfo.set(info.Name, { info, server });
+      }
+    } finally {
+      rpc.close();
+    }
     this.servers.push(server);
     return server;
   }

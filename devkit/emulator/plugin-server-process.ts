@@ -130,6 +130,11 @@ export class PluginServerProcess {
     await waitForSocket(this.definition.socket, child);
   }
 
+  /** A server this emulator did not start (connect mode) has no start command and is never stopped by it. */
+  get external(): boolean {
+    return this.definition.startCommand.length === 0;
+  }
+
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     this.stopping = true;
     const child = this.child;

@@ -82,3 +82,41 @@ describe('kong-plugin-server CLI', () => {
     rpc.close();
   });
 });
+
+describe('metrics endpoint and connect mode', () => {
+  it('serves Prometheus metrics of the server and of plugins on --metrics-port', async () => {
+    const net = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const address = probe.address() as { port: number };
+        probe.close(() => resolve(address.port));
+      });
+    });
+    const { KongEmulator } = await import('../../devkit/emulator/kong');
+    const { startUpstream } = await import('../helpers/kong-harness');
+    const upstream = await startUpstream();
+    const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-'));
+    const child = spawn(process.execPath, [OUR_SERVER, '-d', FIXTURES, '-p', prefix, '--metrics-port', String(port)], { stdio: 'ignore' });
+    const kong = new KongEmulator();
+    try {
+      await waitForFile(path.join(prefix, 'js_pluginserver.sock'));
+      await kong.connectServer(path.join(prefix, 'js_pluginserver.sock'), ['typed', 'noop']);
+      expect(kong.pluginNames()).toEqual(['typed', 'noop']);
+      kong.configure({
+        _format_version: '3.0',
+        services: [{ name: 's', url: upstream.url, routes: [{ name: 'r', paths: ['/'], plugins: [{ name: 'typed', config: { greeting: 'hi' } }] }] }],
+      });
+      expect((await kong.request({ path: '/' })).headers.get('x-greeting')).toBe('hi x1');
+      expect((await kong.request({ path: '/', headers: { 'x-boom': 'yes' } })).status).toBe(500);
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text).toMatch(/^kong_plugin_server_events_total 2$/m);
+      expect(text).toMatch(/^kong_plugin_server_instances 1$/m);
+      expect(text).toMatch(/^kong_plugins_phase_errors_total\{plugin="typed",phase="access",policy="fail_closed"\} 1$/m);
+      expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    } finally {
+      await kong.close();
+      child.kill('SIGTERM');
+      await upstream.close();
+    }
+  });
+});
