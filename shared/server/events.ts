@@ -1,4 +1,4 @@
-import { encode } from './codec';
+import { encode, encodeCallReply, encodeDataReply } from './codec';
 import { PDKError } from './pdk-bridge';
 
 /** Where the answer to one Kong request goes: the connection it came on and its msgid. */
@@ -107,7 +107,7 @@ export class PhaseEvent {
     const next = this.queue.shift();
     if (next) {
       this.reply = undefined;
-      sendResult(reply, { Data: { Method: next.method, Args: next.args }, EventId: this.id });
+      if (!reply.socket.destroyed) reply.socket.write(encodeCallReply(reply.msgid, this.id, next.method, next.args));
       if (TERMINAL_METHODS.has(next.method)) {
         // kong-pdk resolves exit/error at once; code after it keeps running, but Kong sends no further Step.
         this.end();
@@ -125,7 +125,7 @@ export class PhaseEvent {
     if (this.handlerDone) {
       this.reply = undefined;
       const data = this.finalCall ?? RET;
-      sendResult(reply, { Data: data, EventId: this.id });
+      if (!reply.socket.destroyed) reply.socket.write(encodeDataReply(reply.msgid, this.id, data));
       this.end();
     }
   }

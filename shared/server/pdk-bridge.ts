@@ -33,9 +33,30 @@ const bridgeHandler: ProxyHandler<BridgeTarget> = {
   get(target, property) {
     // Symbols (inspection) and `then` (awaiting a namespace) must not become RPCs: kong-pdk sends "kong.x.then".
     if (typeof property === 'symbol' || property === 'then') return undefined;
-    return newBridge(`${target.path}.${wireName(property)}`, target.call);
+    return newBridge(childPath(target.path, property), target.call);
   },
 };
+
+/**
+ * Method names are built once per distinct path and reused: the same string object every time, so the encoder's
+ * per-method cache finds it without re-hashing a freshly concatenated string.
+ */
+const childPaths = new Map<string, Map<string, string>>();
+const MAX_CACHED_PATHS = 10_000;
+let cachedPaths = 0;
+
+function childPath(parent: string, property: string): string {
+  const children = childPaths.get(parent);
+  const cached = children?.get(property);
+  if (cached !== undefined) return cached;
+  const path = `${parent}.${wireName(property)}`;
+  if (cachedPaths < MAX_CACHED_PATHS) {
+    cachedPaths++;
+    if (children) children.set(property, path);
+    else childPaths.set(parent, new Map([[property, path]]));
+  }
+  return path;
+}
 
 function newBridge(path: string, call: PdkCall): unknown {
   const target = function bridgeCall(...args: unknown[]) {
