@@ -30,6 +30,12 @@ export const BUILT_PLUGINS = path.join(ROOT, 'dist', 'plugins');
 
 export type ServerKind = 'ours' | 'stock';
 
+/** Plugin servers this process started: killed when it exits, so a crashed test run leaves no orphans. */
+const liveChildren = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
 /** A plugin-server entry as Kong's kong.conf declares one: start command, query command, socket. */
 export interface PluginServerDefinition {
   name: string;
@@ -115,12 +121,14 @@ export class PluginServerProcess {
     const env = { ...process.env, KONG_PLUGINS_LOG_LEVEL: process.env.KONG_PLUGINS_SERVER_LOG_LEVEL ?? 'info', ...this.options.env };
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child = child;
+    liveChildren.add(child);
     child.stdout?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     child.stderr?.on('data', (d: Buffer) => {
       this.stderr += d.toString();
       if (this.stderr.length > 1_000_000) this.stderr = this.stderr.slice(-500_000);
     });
     child.on('exit', () => {
+      liveChildren.delete(child);
       if (this.child === child) this.child = undefined;
       if (!this.stopping && this.options.respawn) {
         this.restarts++;
