@@ -1,4 +1,6 @@
 import type { DemoUpstream } from './demo-upstream';
+import { jsonApi } from './json-api';
+import { piiSamples } from './pii-samples';
 
 /** Every demo upstream the dev gateway starts (one import + one entry per upstream). */
-export const demoUpstreams: DemoUpstream[] = [];
+export const demoUpstreams: DemoUpstream[] = [jsonApi, piiSamples];

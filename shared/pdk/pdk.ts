@@ -77,6 +77,9 @@ export class RequestPdk {
   async getHost(): Promise<string> {
     return (await this.k.get_host()) as string;
   }
+  async getPort(): Promise<number> {
+    return (await this.k.get_port()) as number;
+  }
   /** Normalized path (percent-decoded, dot segments removed), without the query. */
   async getPath(): Promise<string> {
     return (await this.k.get_path()) as string;

@@ -79,14 +79,15 @@ export function definePlugin<F extends FieldMap>(definition: PluginDefinition<F>
     readonly handler: PhaseHandler;
     readonly policy: FailurePolicy;
     readonly meta: InstanceMeta;
-    readonly log: Logger;
+    /** Not `log`: that name is the log phase, defined on the prototype below. */
+    readonly logger: Logger;
 
     constructor(rawConfig: Record<string, unknown>) {
       const { config, meta } = schema.parse(rawConfig);
       this.meta = meta;
       this.policy = (config as Config).failure_policy;
-      this.log = pluginLog.child({ plugin_id: meta.pluginId, route_id: meta.routeId });
-      this.handler = new Handler(config as Config, { meta, log: this.log, plugin: definition.name });
+      this.logger = pluginLog.child({ plugin_id: meta.pluginId, route_id: meta.routeId });
+      this.handler = new Handler(config as Config, { meta, log: this.logger, plugin: definition.name });
     }
   }
 
@@ -99,7 +100,7 @@ export function definePlugin<F extends FieldMap>(definition: PluginDefinition<F>
         } catch (err) {
           if (isRequestOver(err)) return;
           phaseErrors.inc({ plugin: definition.name, phase, policy: this.policy });
-          this.log.error({ phase, policy: this.policy, ...errorFields(err) }, 'plugin phase failed');
+          this.logger.error({ phase, policy: this.policy, ...errorFields(err) }, 'plugin phase failed');
           if (this.policy === 'fail_closed' && CAN_RESPOND.has(phase)) {
             await pdk.response.error(500).catch(() => undefined);
           }

@@ -1,0 +1,113 @@
+import { digitsOf, eachMatch, type Detector, type Match, type ScanInput } from './types';
+
+/**
+ * Payment card numbers: 12-19 digits, optionally grouped by one consistent separator (space or '-'), inside a
+ * known issuer (IIN) range for that length, passing Luhn. Linear: `(?:[ -]?\d){11,18}` is deterministic (a
+ * separator and a digit never compete for the same char) and bounded, and the lookbehind rejects starts inside a
+ * longer number, a float's fraction (`4.111111111111111e+15`) or a word.
+ */
+const CANDIDATE = /\d\d(?<![0-9A-Za-z_.+-]\d\d)(?:[ -]?\d){10,17}(?![0-9A-Za-z_]|[.,-]\d)/g;
+
+const IBAN_HEAD = /[A-Z]{2}\d\d[ -]?$/;
+
+interface Range {
+  lo: number;
+  hi: number;
+  prefixLength: number;
+  lengths: readonly number[];
+}
+
+const SIXTEEN_TO_19 = [16, 17, 18, 19];
+const RANGES: Range[] = [
+  { lo: 4, hi: 4, prefixLength: 1, lengths: [13, 16, 19] }, // Visa
+  { lo: 51, hi: 55, prefixLength: 2, lengths: [16] }, // Mastercard
+  { lo: 2221, hi: 2720, prefixLength: 4, lengths: [16] }, // Mastercard 2-series
+  { lo: 34, hi: 34, prefixLength: 2, lengths: [15] }, // Amex
+  { lo: 37, hi: 37, prefixLength: 2, lengths: [15] },
+  { lo: 6011, hi: 6011, prefixLength: 4, lengths: SIXTEEN_TO_19 }, // Discover
+  { lo: 644, hi: 649, prefixLength: 3, lengths: SIXTEEN_TO_19 },
+  { lo: 65, hi: 65, prefixLength: 2, lengths: SIXTEEN_TO_19 },
+  { lo: 300, hi: 305, prefixLength: 3, lengths: [14, 15, 16, 17, 18, 19] }, // Diners Club
+  { lo: 36, hi: 36, prefixLength: 2, lengths: [14, 15, 16, 17, 18, 19] },
+  { lo: 38, hi: 39, prefixLength: 2, lengths: [14, 15, 16, 17, 18, 19] },
+  { lo: 3528, hi: 3589, prefixLength: 4, lengths: SIXTEEN_TO_19 }, // JCB
+  { lo: 62, hi: 62, prefixLength: 2, lengths: SIXTEEN_TO_19 }, // UnionPay
+  { lo: 2200, hi: 2204, prefixLength: 4, lengths: [16, 17, 18, 19] }, // Mir
+  { lo: 5018, hi: 5018, prefixLength: 4, lengths: [12, 13, 14, 15, 16, 17, 18, 19] }, // Maestro
+  { lo: 5020, hi: 5020, prefixLength: 4, lengths: [12, 13, 14, 15, 16, 17, 18, 19] },
+  { lo: 5038, hi: 5038, prefixLength: 4, lengths: [12, 13, 14, 15, 16, 17, 18, 19] },
+  { lo: 5893, hi: 5893, prefixLength: 4, lengths: [12, 13, 14, 15, 16, 17, 18, 19] },
+  { lo: 6304, hi: 6304, prefixLength: 4, lengths: [12, 13, 14, 15, 16, 17, 18, 19] },
+  { lo: 6759, hi: 6759, prefixLength: 4, lengths: [12, 13, 14, 15, 16, 17, 18, 19] },
+  { lo: 6761, hi: 6763, prefixLength: 4, lengths: [12, 13, 14, 15, 16, 17, 18, 19] },
+];
+
+export function inIinRange(digits: string): boolean {
+  for (const range of RANGES) {
+    const prefix = Number(digits.slice(0, range.prefixLength));
+    if (prefix >= range.lo && prefix <= range.hi && range.lengths.includes(digits.length)) return true;
+  }
+  return false;
+}
+
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/** The check digit that makes `body + digit` pass Luhn. */
+export function luhnCheckDigit(body: string): number {
+  for (let d = 0; d <= 9; d++) if (luhnValid(body + d)) return d;
+  return 0;
+}
+
+/** One separator kind throughout, first group of 4 and every group of 3-6 digits (4-4-4-4, 4-6-5, 4-4-4-4-3). */
+function groupingValid(candidate: string): boolean {
+  let separator = -1;
+  let group = 0;
+  let first = -1;
+  for (let i = 0; i < candidate.length; i++) {
+    const c = candidate.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      group++;
+      continue;
+    }
+    if (separator === -1) separator = c;
+    else if (separator !== c) return false;
+    if (first === -1) first = group;
+    if (group < 3 || group > 6) return false;
+    group = 0;
+  }
+  if (separator === -1) return true;
+  return first === 4 && group >= 1 && group <= 6;
+}
+
+/** Luhn first (it rejects 9 candidates in 10, cheaply), then grouping and issuer range. */
+export function isCardNumber(candidate: string): boolean {
+  const bare = /^\d+$/.test(candidate);
+  const digits = bare ? candidate : digitsOf(candidate);
+  return digits.length >= 12 && digits.length <= 19 && luhnValid(digits) && (bare || groupingValid(candidate)) && inIinRange(digits);
+}
+
+export const cardDetector: Detector = {
+  type: 'card',
+  scan(input: ScanInput, out: Match[]): void {
+    if (input.digits < 12) return;
+    eachMatch(CANDIDATE, input.text, (m) => {
+      if (input.key?.idLike && /^\d+$/.test(m[0])) return;
+      // digit groups inside an IBAN-shaped run (`DE54 3538 8635 5412 3226 12`) belong to the account number
+      if (m.index >= 4 && IBAN_HEAD.test(input.text.slice(Math.max(0, m.index - 5), m.index))) return;
+      if (isCardNumber(m[0])) out.push({ start: m.index, end: m.index + m[0].length, type: 'card' });
+    });
+  },
+};
