@@ -51,10 +51,19 @@ export function standaloneOptions(t: ResolvedRedisTarget): RedisOptions {
   };
 }
 
+/**
+ * Cluster nodes always get an offline queue from ioredis, so fail-fast is arranged differently: node connections
+ * reconnect in the background like a standalone client (instead of being dropped until the next slot refresh), and
+ * ioredis' retry-after-delay paths are off, so a command for a master that is down or still connecting is rejected
+ * at once rather than retried every 100 ms until the deadline. Slot maps still refresh on MOVED and periodically.
+ */
 export function clusterOptions(t: ResolvedRedisTarget): ClusterOptions {
   return {
     enableOfflineQueue: false,
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 0,
     clusterRetryStrategy: (attempt) => reconnectDelay(attempt),
+    clusterNodeRetryStrategy: (attempt) => reconnectDelay(attempt),
     slotsRefreshTimeout: t.connect_timeout_ms,
     redisOptions: connectionOptions(t),
   };

@@ -9,14 +9,21 @@ import { connectionKey, handleKey, resolveTarget, type RedisTarget } from './tar
  */
 const connections = new Map<string, SharedConnection>();
 const handles = new Map<string, RedisHandle>();
+// Kong hands each plugin instance its own config object: repeated calls with it skip resolving and hashing.
+let byConfigObject = new WeakMap<RedisTarget, RedisHandle>();
 let unregisterShutdown: (() => void) | undefined;
 
 /** Call from a plugin's constructor, not per request: it resolves the config and may open a connection. */
 export function getRedis(target: RedisTarget): RedisHandle {
+  const known = byConfigObject.get(target);
+  if (known) return known;
   const resolved = resolveTarget(target);
   const hKey = handleKey(resolved);
   const existing = handles.get(hKey);
-  if (existing) return existing;
+  if (existing) {
+    byConfigObject.set(target, existing);
+    return existing;
+  }
 
   const cKey = connectionKey(resolved);
   let connection = connections.get(cKey);
@@ -27,6 +34,7 @@ export function getRedis(target: RedisTarget): RedisHandle {
   }
   const handle = new RedisHandle(connection, resolved);
   handles.set(hKey, handle);
+  byConfigObject.set(target, handle);
   return handle;
 }
 
@@ -35,6 +43,7 @@ export async function closeAllRedis(): Promise<void> {
   const closing = [...connections.values()];
   connections.clear();
   handles.clear();
+  byConfigObject = new WeakMap();
   unregisterShutdown?.();
   unregisterShutdown = undefined;
   await Promise.all(closing.map(closeConnection));

@@ -47,10 +47,26 @@ function watchClusterNodes(cluster: Cluster, log: Logger): void {
     return s;
   };
   cluster.on('node error', (err: unknown, node: string) => nodeState(node).down(err));
-  cluster.on('+node', (redis: Redis) => {
-    const node = `${redis.options.host}:${redis.options.port}`;
+  // ioredis opens a node's socket lazily, on its first command; without an offline queue that command and every
+  // concurrent one would fail while the socket opens. So connect nodes as soon as they are known, but only once the
+  // cluster is ready: its ready check itself fails on a node that is still connecting.
+  const connectIdle = (redis: Redis): void => {
+    if (cluster.status === 'ready' && redis.status === 'wait') redis.connect().catch(() => undefined);
+  };
+  cluster.on('ready', () => cluster.nodes('all').forEach(connectIdle));
+  cluster.on('+node', (redis: Redis, node: string) => {
     redis.on('ready', () => nodeState(node).up());
+    // Next tick: ioredis attaches the node's error listener right after emitting '+node'.
+    process.nextTick(() => connectIdle(redis));
   });
+}
+
+/** Ready to serve every key: for a cluster, every master's socket is open too. */
+export function isReady(client: RedisClient): boolean {
+  if (client.status !== 'ready') return false;
+  if (!(client instanceof Cluster)) return true;
+  const masters = client.nodes('master');
+  return masters.length > 0 && masters.every((node) => node.status === 'ready');
 }
 
 /** QUIT lets in-flight replies arrive; disconnect() afterwards also stops any pending reconnect. */

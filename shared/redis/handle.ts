@@ -1,5 +1,5 @@
 import { CircuitBreaker, type BreakerState } from './circuit-breaker';
-import type { SharedConnection } from './connection';
+import { isReady, type SharedConnection } from './connection';
 import { withDeadline } from './deadline';
 import { classifyFailure, RedisUnavailableError } from './errors';
 import { BREAKER_STATE_VALUE, breakerStateGauge, commandsTotal, metricTarget, type CommandOutcome } from './metrics';
@@ -7,6 +7,8 @@ import type { RedisArg, RedisClient, RedisScript } from './script';
 import type { ResolvedRedisTarget } from './target';
 
 type Increment = { inc(): void };
+
+const READY_POLL_MS = 10;
 
 /**
  * What plugins hold: one Redis target seen through a circuit breaker and a hard deadline. Cheap; many handles may
@@ -90,26 +92,19 @@ export class RedisHandle {
     return this.breaker.state;
   }
 
-  /** Resolves once the connection is ready; rejects with RedisUnavailableError after `timeoutMs`. */
-  ready(timeoutMs: number = this.config.connect_timeout_ms): Promise<void> {
-    const client = this.connection.client;
-    if (client.status === 'ready') return Promise.resolve();
-    if (client.status === 'end') return Promise.reject(new RedisUnavailableError('connection', this.target));
-    return new Promise<void>((resolve, reject) => {
-      const settle = (err?: Error): void => {
-        clearTimeout(timer);
-        client.off('ready', onReady);
-        client.off('end', onEnd);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onReady = (): void => settle();
-      const onEnd = (): void => settle(new RedisUnavailableError('connection', this.target));
-      const timer = setTimeout(() => settle(new RedisUnavailableError('timeout', this.target)), timeoutMs);
-      timer.unref();
-      client.on('ready', onReady);
-      client.on('end', onEnd);
-    });
+  /**
+   * Resolves once the connection can serve (a cluster: every master connected); rejects with RedisUnavailableError
+   * after `timeoutMs`. Optional: calls never wait for readiness, they fail fast. Polls; not for the request path.
+   */
+  async ready(timeoutMs: number = this.config.connect_timeout_ms): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const client = this.connection.client;
+      if (isReady(client)) return;
+      if (client.status === 'end') throw new RedisUnavailableError('connection', this.target);
+      if (Date.now() >= deadline) throw new RedisUnavailableError('timeout', this.target);
+      await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+    }
   }
 
   private execute(work: (client: RedisClient) => Promise<unknown>): Promise<unknown> {

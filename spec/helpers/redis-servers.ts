@@ -6,20 +6,21 @@ import path from 'node:path';
 
 /**
  * Real redis-server processes for tests: each on its own free port and temp dir, killable, pausable (SIGSTOP) and
- * restartable on the same port. A failing or killed test run cannot leak servers: each runs under a small sh
- * watchdog that SIGKILLs it when this process's pipe to the watchdog closes, which happens even on SIGKILL of the
- * test process; on a normal exit the servers are killed and their dirs removed right away.
+ * restartable on the same port. A failing or killed test run cannot leak servers or dirs: each server runs under a
+ * small sh watchdog that SIGKILLs it and removes the helper's temp dir when this process dies (its stdin pipe hits
+ * EOF). Process 'exit' hooks are no use here: jest does not run those registered by test modules.
  */
 
-// Prints redis-server's pid, kills it once stdin reaches EOF (our end closed or this process died), and exits
-// when redis-server exits, so the wrapper's 'exit' event is the server's.
+// Prints redis-server's pid and exits when redis-server does, so the wrapper's 'exit' event is the server's. The
+// background reader sees EOF only when this process died: it then kills the server and removes the helper's temp dir,
+// ignoring the wrapper's TERM from then on; after a deliberate kill the wrapper TERMs it while it still waits.
 // (sh gives background jobs /dev/null as stdin unless redirected explicitly, hence fd 3.)
 const WATCHDOG = [
   'exec 3<&0',
   'redis-server "$@" </dev/null >/dev/null 2>&1 &',
   'pid=$!',
   'echo "$pid"',
-  '(cat <&3 >/dev/null; kill -9 "$pid" 2>/dev/null) &',
+  '(read -r _ <&3; trap "" TERM; kill -9 "$pid" 2>/dev/null; [ -n "$REDIS_TEMP_DIR" ] && rm -rf "$REDIS_TEMP_DIR") &',
   'watchdog=$!',
   'wait "$pid"',
   'kill "$watchdog" 2>/dev/null',
@@ -30,6 +31,8 @@ export interface RedisServerOptions {
   port?: number;
   /** Extra redis-server arguments, e.g. ['--requirepass', 'secret']. */
   args?: readonly string[];
+  /** A config file, passed first (redis-server reads it before the arguments). */
+  configFile?: string;
   /** Working directory (nodes.conf, logs); default: a new temp dir, removed by stop(). */
   dir?: string;
   /** How long to wait for PONG. */
@@ -39,6 +42,7 @@ export interface RedisServerOptions {
 export interface RedisServer {
   readonly port: number;
   readonly dir: string;
+  /** redis-server's pid while it runs. */
   readonly pid: number | undefined;
   readonly running: boolean;
   /** Ends the process, restartable: SIGKILL (a crash) by default, SIGTERM for Redis' own shutdown. */
@@ -51,7 +55,7 @@ export interface RedisServer {
   restart(): Promise<void>;
   /** redis-cli -p <port> <args...>, trimmed stdout. */
   cli(...args: string[]): Promise<string>;
-  /** Final: kills the process and removes a temp dir this helper created. */
+  /** Final: kills the process and removes the temp dir this helper created for it. */
   stop(): Promise<void>;
 }
 
@@ -65,26 +69,15 @@ export interface RedisClusterServers {
   restart(): Promise<void>;
   /** Waits until every node reports cluster_state:ok (e.g. after restarting one node). */
   waitUntilOk(timeoutMs?: number): Promise<void>;
+  /** Kills every node and removes the cluster's temp dir. */
   stop(): Promise<void>;
 }
 
-const live = new Set<SpawnedRedis>();
 const tempDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const server of live) server.signal('SIGKILL');
-    for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
-}
 
 function makeTempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   tempDirs.add(dir);
-  installExitHook();
   return dir;
 }
 
@@ -161,6 +154,7 @@ class SpawnedRedis implements RedisServer {
     readonly port: number,
     readonly dir: string,
     private readonly args: readonly string[],
+    private readonly configFile: string | undefined,
     private readonly ownsDir: boolean,
     private readonly readyTimeoutMs: number,
   ) {}
@@ -189,6 +183,7 @@ class SpawnedRedis implements RedisServer {
       '/bin/sh',
       [
         '-c', WATCHDOG, 'redis-watchdog',
+        ...(this.configFile === undefined ? [] : [this.configFile]),
         '--port', String(this.port),
         '--bind', '127.0.0.1',
         '--save', '',
@@ -197,15 +192,17 @@ class SpawnedRedis implements RedisServer {
         '--logfile', path.join(this.dir, `redis-${this.port}.log`),
         ...this.args,
       ],
-      { stdio: ['pipe', 'pipe', 'ignore'] },
+      {
+        stdio: ['pipe', 'pipe', 'ignore'],
+        env: { ...process.env, REDIS_TEMP_DIR: tempDirs.has(this.dir) ? this.dir : '' },
+      },
     );
+    // A server a test forgot to stop must not keep the test process alive; the watchdog ends it.
+    wrapper.unref();
+    (wrapper.stdin as unknown as { unref(): void }).unref();
+    (wrapper.stdout as unknown as { unref(): void }).unref();
     this.wrapper = wrapper;
     this.serverPid = undefined;
-    live.add(this);
-    wrapper.once('exit', () => {
-      live.delete(this);
-      wrapper.stdin?.destroy();
-    });
     this.serverPid = await new Promise<number | undefined>((resolve) => {
       let out = '';
       wrapper.stdout?.on('data', (chunk: Buffer) => {
@@ -257,17 +254,29 @@ class SpawnedRedis implements RedisServer {
 }
 
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
-  const ownsDir = opts.dir === undefined;
-  const dir = opts.dir ?? makeTempDir('kong-redis-');
+  if (opts.dir !== undefined) return launch(opts, opts.dir, false);
+  return launch(opts, makeTempDir('kong-redis-'), true);
+}
+
+async function launch(opts: RedisServerOptions, dir: string, ownsDir: boolean): Promise<RedisServer> {
   // A free port can be taken between probing and binding (another jest worker): retry with a new one.
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = opts.port ?? (await freePort());
-    const server = new SpawnedRedis(port, dir, opts.args ?? [], ownsDir, opts.readyTimeoutMs ?? 5000);
+    const server = new SpawnedRedis(port, dir, opts.args ?? [], opts.configFile, ownsDir, opts.readyTimeoutMs ?? 5000);
     if (await server.spawn()) return server;
     if (opts.port !== undefined) break;
   }
   if (ownsDir) removeTempDir(dir);
   throw new Error('could not start redis-server');
+}
+
+/** A Redis Sentinel (redis-server --sentinel) monitoring `masterPort` on 127.0.0.1 as `masterName`, quorum 1. */
+export async function startRedisSentinel(masterPort: number, masterName = 'mymaster'): Promise<RedisServer> {
+  const dir = makeTempDir('kong-redis-sentinel-');
+  // Sentinel rewrites its config file, so it lives in the temp dir.
+  const configFile = path.join(dir, 'sentinel.conf');
+  fs.writeFileSync(configFile, `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1\n`);
+  return launch({ configFile, args: ['--sentinel'] }, dir, true);
 }
 
 async function waitForClusterOk(ports: readonly number[], timeoutMs = 10000): Promise<void> {
