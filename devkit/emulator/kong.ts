@@ -318,7 +318,9 @@ function finalize(ctx: RequestContext, response: EmulatedResponse): EmulatedResp
   if (response.source === 'error') {
     for (const [name, values] of ctx.pendingResponseHeaders.rawEntries()) if (!headers.has(name)) headers.set(name, [...values]);
   }
-  headers.set('Content-Length', String(response.body.length));
+  // a HEAD response has no body but keeps the length the upstream announced
+  const keepUpstreamLength = ctx.method === 'HEAD' && response.source === 'service' && headers.has('content-length');
+  if (!keepUpstreamLength) headers.set('Content-Length', String(response.body.length));
   if (!headers.has('via')) headers.set('Via', 'kong/3.9.1');
   const status = response.source === 'service' ? (ctx.responseStatusOverride ?? response.status) : response.status;
   const final: EmulatedResponse = { status, headers, body: response.body, source: response.source };

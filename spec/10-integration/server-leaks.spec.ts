@@ -8,7 +8,8 @@ import os from 'node:os';
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'plugins');
 /** CI runs a smaller count than the 1,000,000 of the issue; the assertion (bounded growth) is the same. */
 const EVENTS = Number(process.env.LEAK_TEST_EVENTS ?? 150_000);
-const MAX_GROWTH = 24 * 1024 * 1024;
+/** kong-pdk 0.6.0 grows ~100 MB per 100k such events; a loaded CI machine lets a healthy heap float by tens of MB. */
+const MAX_GROWTH = 48 * 1024 * 1024;
 
 describe('our plugin server keeps memory flat', () => {
   let server: PluginServerProcess;
@@ -49,7 +50,7 @@ describe('the leak assertion has teeth', () => {
       const { Id } = (await rpc.call('plugin.StartInstance', { Name: 'exits', Config: '{}' })) as { Id: number };
       await driveEvents(rpc, Id, 10_000);
       const before = rssBytes(server.pid!);
-      await driveEvents(rpc, Id, 60_000);
+      await driveEvents(rpc, Id, 100_000);
       expect(rssBytes(server.pid!) - before).toBeGreaterThan(MAX_GROWTH);
     } finally {
       rpc.close();
