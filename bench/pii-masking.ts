@@ -81,33 +81,38 @@ function inProcess(): { table: BenchTable; data: Record<string, unknown> } {
   const data: Record<string, unknown> = {};
   for (const [label, bytes] of [['64 KB', 64 * 1024], ['1 MB', 1024 * 1024]] as const) {
     const body = apiBody(bytes);
-    mbPerSecond(body.length, () => maskJson(body.toString('latin1'), deps, new MaskReport()), 200); // warm-up
-    const mask = mbPerSecond(body.length, () => {
+    // what the plugin does with a body: latin1 view in, masked bytes out
+    const maskOnce = () => {
       const out = maskJson(body.toString('latin1'), deps, new MaskReport()).output;
       if (out !== undefined) Buffer.from(out, 'latin1');
-    });
+    };
+    const parseStringifyOnce = () => Buffer.from(JSON.stringify(JSON.parse(body.toString('utf8'))));
+    // warm-up: both sides reach their optimized code before anything is measured
+    mbPerSecond(body.length, maskOnce, 1000);
+    mbPerSecond(body.length, parseStringifyOnce, 300);
+    const mask = mbPerSecond(body.length, maskOnce);
     const cold = mbPerSecond(body.length, () => {
       clearPhoneCache();
-      maskJson(body.toString('latin1'), deps, new MaskReport());
+      maskOnce();
     });
-    const baseline = mbPerSecond(body.length, () => Buffer.from(JSON.stringify(JSON.parse(body.toString('utf8')))));
+    const baseline = mbPerSecond(body.length, parseStringifyOnce);
     const text = mbPerSecond(body.length, () => {
       const out = maskText(body.toString('latin1'), deps.values, new MaskReport());
       if (out !== undefined) Buffer.from(out, 'latin1');
     });
     const report = new MaskReport();
     maskJson(body.toString('latin1'), deps, report);
-    rows.push([label, body.length, report.total, mask, baseline, `${(baseline / mask).toFixed(2)}x`, cold, text]);
-    data[label] = { bytes: body.length, detections: report.total, maskMBps: mask, coldPhoneCacheMBps: cold, parseStringifyMBps: baseline, costRatio: baseline / mask, textMBps: text };
+    rows.push([label, body.length, report.total, mask, baseline, `${(baseline / mask).toFixed(2)}x`, cold, `${(baseline / cold).toFixed(2)}x`, text]);
+    data[label] = { bytes: body.length, detections: report.total, maskMBps: mask, coldPhoneCacheMBps: cold, parseStringifyMBps: baseline, costRatio: baseline / mask, coldCostRatio: baseline / cold, textMBps: text };
   }
   return {
     table: {
       title: 'pii-masking in process: JSON masking vs JSON.parse + JSON.stringify (same bytes, same run)',
-      columns: ['body', 'bytes', 'detections', 'mask MB/s', 'parse+stringify MB/s', 'mask cost / baseline', 'mask MB/s, cold phone cache', 'text MB/s'],
+      columns: ['body', 'bytes', 'detections', 'mask MB/s', 'parse+stringify MB/s', 'mask cost / baseline', 'mask MB/s, cold phone cache', 'cold cost / baseline', 'text MB/s'],
       rows,
       notes: [
         'mask cost / baseline = time to mask / time to parse+stringify (target <= 2x); zero config, every detector',
-        'phone verdicts are cached per process: "cold" clears the cache before every run (each distinct number costs ~50-70 us in libphonenumber)',
+        'phone verdicts are cached per process: "cold" clears the cache before every run, so every number is validated again (~1 us each with the compiled metadata)',
       ],
     },
     data,

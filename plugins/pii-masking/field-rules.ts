@@ -11,21 +11,26 @@ export class FieldRules {
   readonly keys: ReadonlySet<string>;
   readonly paths: PathPattern[];
 
-  private readonly firstChars = new Set<number>();
+  /** Per char code 0-255: can a rule key start with it (in any case, or after a stripped separator)? */
+  private readonly firstChars = new Uint8Array(256);
 
   constructor(keys: readonly string[], paths: readonly string[]) {
     this.keys = new Set(keys.map(normalizeKey));
     this.paths = paths.map(parsePath);
     for (const key of this.keys) {
-      this.firstChars.add(key.charCodeAt(0));
-      this.firstChars.add(key.toUpperCase().charCodeAt(0));
+      this.mark(key.charCodeAt(0));
+      this.mark(key.toUpperCase().charCodeAt(0));
     }
-    for (const c of '_-. ') this.firstChars.add(c.charCodeAt(0));
+    for (const c of '_-. ') this.mark(c.charCodeAt(0));
   }
 
   /** A cheap test on a raw key's first char: false means no key rule can match it (no slice, no lookup). */
   mayMatchKey(firstChar: number): boolean {
-    return this.firstChars.has(firstChar);
+    return firstChar > 255 || this.firstChars[firstChar] === 1;
+  }
+
+  private mark(c: number): void {
+    if (c <= 255) this.firstChars[c] = 1;
   }
 
   get empty(): boolean {

@@ -32,8 +32,18 @@ interface Frame {
   /** The key and its context, computed only when a value under it needs them. */
   key: string | undefined;
   context: KeyContext | undefined;
+  /** The remembered key at this depth and position, when the key is that one (see JsonWalker.memo). */
+  memo: KeyMemo | undefined;
   index: number;
 }
+
+interface KeyMemo {
+  key: string;
+  context: KeyContext | undefined;
+}
+
+/** Key positions remembered per depth (records in an array repeat their keys in order). */
+const MEMO_WIDTH = 64;
 
 const enum State {
   Value,
@@ -78,6 +88,13 @@ export function jsonEscape(text: string): string {
 class JsonWalker {
   private i = 0;
   private nextBackslash = -2;
+  /** Whether the string stringEnd last delimited has escapes. */
+  private escaped = false;
+  /**
+   * The key last seen at each depth and position in its object: the objects of an array of records repeat their
+   * keys in the same order, so a key is compared in place (no slice) and its string and context are reused.
+   */
+  private readonly memo: Array<Array<KeyMemo | undefined>> = [];
   private readonly frames: Frame[] = [];
   private readonly splicer: Splicer;
   private readonly hasNumeric: boolean;
@@ -133,13 +150,15 @@ class JsonWalker {
       if (state === State.Key) {
         if (c !== 34) throw new Invalid();
         const start = this.i + 1;
-        const [end, escaped] = this.stringEnd(start);
+        const end = this.stringEnd(start);
         const top = frames[frames.length - 1];
         top.keyStart = start;
         top.keyEnd = end;
-        top.keyEscaped = escaped;
+        top.keyEscaped = this.escaped;
         top.key = undefined;
         top.context = undefined;
+        top.memo = undefined;
+        if (!this.escaped && top.index < MEMO_WIDTH) this.recall(top, start, end);
         this.i = end + 1;
         while (this.i < n && isWs(raw.charCodeAt(this.i))) this.i++;
         if (raw.charCodeAt(this.i) !== 58) throw new Invalid();
@@ -158,7 +177,8 @@ class JsonWalker {
       }
       if (c === 34) {
         const start = this.i + 1;
-        const [end, escaped] = this.stringEnd(start);
+        const end = this.stringEnd(start);
+        const escaped = this.escaped;
         this.i = end + 1;
         if (end > start) this.maskString(start, end, escaped);
         state = State.After;
@@ -172,6 +192,7 @@ class JsonWalker {
           keyEscaped: parent ? parent.keyEscaped : false,
           key: parent?.key,
           context: parent?.context,
+          memo: parent?.memo,
           index: 0,
         });
         this.i++;
@@ -202,6 +223,22 @@ class JsonWalker {
     }
   }
 
+  /** Reuses the key remembered at this depth and position when the raw key is the same text. */
+  private recall(top: Frame, start: number, end: number): void {
+    const depth = this.frames.length;
+    const row = (this.memo[depth] ??= []);
+    const known = row[top.index];
+    if (known !== undefined && known.key.length === end - start && this.raw.startsWith(known.key, start)) {
+      top.key = known.key;
+      top.context = known.context;
+      top.memo = known;
+      return;
+    }
+    const key = this.raw.slice(start, end);
+    top.key = key;
+    top.memo = row[top.index] = { key, context: undefined };
+  }
+
   private keyOf(frame: Frame): string | undefined {
     if (frame.keyStart < 0) return undefined;
     return (frame.key ??= frame.keyEscaped ? decodeJsonString(this.raw, frame.keyStart, frame.keyEnd).text : this.raw.slice(frame.keyStart, frame.keyEnd));
@@ -210,7 +247,10 @@ class JsonWalker {
   private context(): KeyContext | undefined {
     const top = this.frames[this.frames.length - 1];
     if (!top || top.keyStart < 0) return undefined;
-    return (top.context ??= this.deps.keys.of(this.keyOf(top)!));
+    if (top.context) return top.context;
+    top.context = this.deps.keys.of(this.keyOf(top)!);
+    if (top.memo) top.memo.context = top.context;
+    return top.context;
   }
 
   private ruleApplies(): boolean {
@@ -221,17 +261,17 @@ class JsonWalker {
     return this.deps.rules.matchesPath(segments);
   }
 
-  /** Index of the closing quote of the string whose content starts at `start`, and whether it has escapes. */
-  private stringEnd(start: number): [number, boolean] {
+  /** Index of the closing quote of the string whose content starts at `start`; `this.escaped` says if it has escapes. */
+  private stringEnd(start: number): number {
     const raw = this.raw;
     let from = start;
-    let escaped = false;
+    this.escaped = false;
     for (;;) {
       const quote = raw.indexOf('"', from);
       if (quote < 0) throw new Invalid();
       if (this.nextBackslash !== -1 && this.nextBackslash < from) this.nextBackslash = raw.indexOf('\\', from);
-      if (this.nextBackslash === -1 || this.nextBackslash > quote) return [quote, escaped];
-      escaped = true;
+      if (this.nextBackslash === -1 || this.nextBackslash > quote) return quote;
+      this.escaped = true;
       from = this.nextBackslash + 2;
       if (from > raw.length) throw new Invalid();
     }
@@ -239,22 +279,22 @@ class JsonWalker {
 
   private maskString(start: number, end: number, escaped: boolean): void {
     const raw = this.raw;
-    if (!escaped && this.deps.values.registry.rejectsRange(raw, start, end)) return;
-    const context = this.context();
     if (!escaped) {
-      const edits = this.deps.values.edits(raw.slice(start, end), context, false, this.report);
+      // one pass over the raw chars decides most leaves: no slice, no key lookup, no regex
+      if (!this.deps.values.registry.measureRange(raw, start, end)) return;
+      const edits = this.deps.values.edits(raw.slice(start, end), this.context(), false, this.report, false, true);
       if (edits) for (const edit of edits) this.splicer.replace(start + edit.start, start + edit.end, jsonEscape(edit.text));
       return;
     }
     const decoded = decodeJsonString(raw, start, end);
-    const edits = this.deps.values.edits(decoded.text, context, false, this.report);
+    const edits = this.deps.values.edits(decoded.text, this.context(), false, this.report);
     if (edits) for (const edit of edits) this.splicer.replace(decoded.map[edit.start], decoded.map[edit.end], jsonEscape(edit.text));
   }
 
   private maskNumber(start: number, end: number): void {
+    if (this.raw.charCodeAt(start) === 45 || !this.deps.values.registry.measureRange(this.raw, start, end)) return;
     const digits = this.raw.slice(start, end);
-    if (digits.charCodeAt(0) === 45) return;
-    const edits = this.deps.values.edits(digits, this.context(), true, this.report);
+    const edits = this.deps.values.edits(digits, this.context(), true, this.report, false, true);
     if (!edits || edits.length === 0) return;
     const whole = edits.length === 1 && edits[0].start === 0 && edits[0].end === digits.length;
     const masked = applyEdits(digits, edits);
@@ -271,7 +311,7 @@ class JsonWalker {
       while (this.i < n && isWs(raw.charCodeAt(this.i))) this.i++;
       if (this.i >= n) throw new Invalid();
       const c = raw.charCodeAt(this.i);
-      if (c === 34) this.i = this.stringEnd(this.i + 1)[0] + 1;
+      if (c === 34) this.i = this.stringEnd(this.i + 1) + 1;
       else if (c === 123 || c === 91) {
         depth++;
         this.i++;

@@ -49,10 +49,11 @@ export class ValueMasker {
 
   /**
    * Edits for every detection in `text`. `forLogs`: a value bound for Kong's log serializer cannot be blocked, so a
-   * `block` type is redacted there instead.
+   * `block` type is redacted there instead. `measured`: the registry has just measured exactly this text
+   * (DetectorRegistry.measureRange).
    */
-  edits(text: string, key: KeyContext | undefined, numeric: boolean, report: MaskReport, forLogs = false): ValueEdit[] | undefined {
-    const matches = this.registry.scan(text, key, numeric);
+  edits(text: string, key: KeyContext | undefined, numeric: boolean, report: MaskReport, forLogs = false, measured = false): ValueEdit[] | undefined {
+    const matches = this.registry.scan(text, key, numeric, measured);
     if (matches.length === 0) return undefined;
     const edits: ValueEdit[] = [];
     for (const match of matches) {

@@ -32,6 +32,8 @@ const ROUTES: Record<string, ReturnType<typeof serve>> = {
   '/br': serve('application/json', zlib.brotliCompressSync(JSON_BODY), { 'Content-Encoding': 'br' }),
   '/big': serve('application/json', `{"pad": "${'x'.repeat(4096)}", "email": "a@b.com"}`),
   '/cookie': serve('application/json', '{"ok": true}', { 'Set-Cookie': 'session=s3cr3t; Path=/; HttpOnly' }),
+  '/etag': serve('application/json', JSON_BODY, { ETag: '"v1-unmasked"', 'Content-MD5': 'bWQ1LW9mLXVubWFza2VkLWJvZHk=', 'Content-Digest': 'sha-256=:dW5tYXNrZWQ=:', 'Cache-Control': 'max-age=60' }),
+  '/clean-etag': serve('application/json', CLEAN_BODY, { ETag: '"v1-clean"', 'Content-MD5': 'Y2xlYW4tYm9keS1tZDU=' }),
 };
 
 const tempDirs: string[] = [];
@@ -103,7 +105,29 @@ describe.each(SERVER_KINDS)('pii-masking through the %s plugin server', (kind) =
     expect(response.status).toBe(200);
     expect(response.body.toString()).toBe(expected);
     expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(expected)));
+    expect(response.source).toBe('exit');
+    // access: get_headers + get_raw_query; response: service get_headers + get_raw_body, response get_status + exit
+    expect(response.context.pdkCalls).toBe(6);
     expect(kong.errors).toEqual([]);
+  });
+
+  it('a rewritten body drops the validators of the unmasked bytes (ETag, Content-MD5, Content-Digest); a clean one keeps them', async () => {
+    const masked = await kong.request({ path: '/default/etag' });
+    expect(masked.body.toString()).toContain('"email": "[EMAIL]"');
+    expect(masked.headers.get('etag')).toBeUndefined();
+    expect(masked.headers.get('content-md5')).toBeUndefined();
+    expect(masked.headers.get('content-digest')).toBeUndefined();
+    expect(masked.headers.get('cache-control')).toBe('max-age=60');
+    // one clear_header per stale validator present, on top of the 6 calls of a masked response
+    expect(masked.context.pdkCalls).toBe(9);
+    const blocked = await kong.request({ path: '/block/etag' });
+    expect(blocked.status).toBe(451);
+    expect(blocked.headers.get('etag')).toBeUndefined();
+    const clean = await kong.request({ path: '/default/clean-etag' });
+    expect(clean.body.toString()).toBe(CLEAN_BODY);
+    expect(clean.headers.get('etag')).toBe('"v1-clean"');
+    expect(clean.headers.get('content-md5')).toBe('Y2xlYW4tYm9keS1tZDU=');
+    expect(clean.context.pdkCalls).toBe(4);
   });
 
   it('tokens are deterministic across responses; partial keeps the last 4', async () => {

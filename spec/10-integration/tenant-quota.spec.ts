@@ -320,7 +320,7 @@ describe('tenant-quota calendar quota across a month end, through the plugin ser
     const rl = parseRateLimitList(january[2].headers.get('ratelimit') as string);
     expect(rl.monthly.t).toBeLessThanOrEqual(5);
     expect(parseRateLimitList(january[0].headers.get('ratelimit-policy') as string).monthly.w).toBe(31 * 86400);
-    await new Promise((r) => setTimeout(r, (rl.monthly.t + 1) * 1000));
+    await new Promise((r) => setTimeout(r, (Number(rl.monthly.t) + 1) * 1000));
     const february = await send();
     expect(february.status).toBe(200);
     expect(parseRateLimitList(february.headers.get('ratelimit-policy') as string).monthly.w).toBe(28 * 86400);

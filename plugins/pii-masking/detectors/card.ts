@@ -102,7 +102,8 @@ export function isCardNumber(candidate: string): boolean {
 export const cardDetector: Detector = {
   type: 'card',
   scan(input: ScanInput, out: Match[]): void {
-    if (input.digits < 12) return;
+    // 12+ digits in one chain; a number leaf under an id key is an id (bare digits are never a card there)
+    if (input.chain < 12 || (input.numeric && input.key?.idLike)) return;
     eachMatch(CANDIDATE, input.text, (m) => {
       if (input.key?.idLike && /^\d+$/.test(m[0])) return;
       // digit groups inside an IBAN-shaped run (`DE54 3538 8635 5412 3226 12`) belong to the account number

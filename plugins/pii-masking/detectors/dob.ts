@@ -1,4 +1,4 @@
-import { eachMatch, type Detector, type Match, type ScanInput } from './types';
+import { eachMatch, Feature, type Detector, type Match, type ScanInput } from './types';
 
 /**
  * Dates of birth, recognised by context only (a date alone is not personal data): the value of a birth-date key
@@ -52,7 +52,7 @@ export const dobDetector: Detector = {
       });
       return;
     }
-    if (input.numeric || !CONTEXT.test(text)) return;
+    if (input.numeric || !(input.features & Feature.LetterB) || !CONTEXT.test(text)) return;
     eachMatch(DATE, text, (m) => {
       if (!dateOf(m)) return;
       const window = text.slice(Math.max(0, m.index - 32), m.index);

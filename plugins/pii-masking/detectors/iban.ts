@@ -42,7 +42,7 @@ export function ibanCheckDigits(country: string, bban: string): string {
 export const ibanDetector: Detector = {
   type: 'iban',
   scan(input: ScanInput, out: Match[]): void {
-    if (input.numeric || input.digits < 2 || input.text.length < 15 || !(input.features & Feature.Upper)) return;
+    if (input.numeric || input.digits < 2 || input.text.length < 15 || !(input.features & Feature.UpperPair)) return;
     eachMatch(CANDIDATE, input.text, (m) => {
       if (isIban(m[0])) out.push({ start: m.index, end: m.index + m[0].length, type: 'iban' });
     });

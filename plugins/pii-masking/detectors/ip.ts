@@ -13,7 +13,7 @@ const IPV4 = new RegExp(`(?<![\\w.])(?:${OCTET}\\.){3}${OCTET}(?![\\w]|\\.\\d)`,
 export const ipv4Detector: Detector = {
   type: 'ipv4',
   scan(input: ScanInput, out: Match[]): void {
-    if (input.numeric || input.digits < 4 || input.key?.version || !(input.features & Feature.Dot)) return;
+    if (input.numeric || input.digits < 4 || input.dots < 3 || input.key?.version) return;
     eachMatch(IPV4, input.text, (m) => {
       out.push({ start: m.index, end: m.index + m[0].length, type: 'ipv4' });
     });

@@ -1,4 +1,4 @@
-import { eachMatch, type Detector, type Match, type ScanInput } from './types';
+import { eachMatch, Feature, type Detector, type Match, type ScanInput } from './types';
 
 /**
  * JSON Web Tokens (JWS compact form): three base64url segments, the first two starting with `eyJ` (`{"`), whose
@@ -20,7 +20,7 @@ export function isJwt(candidate: string): boolean {
 export const jwtDetector: Detector = {
   type: 'jwt',
   scan(input: ScanInput, out: Match[]): void {
-    if (input.numeric || input.text.length < 20 || input.text.indexOf('eyJ') < 0) return;
+    if (input.numeric || input.text.length < 20 || !(input.features & Feature.Upper) || input.text.indexOf('eyJ') < 0) return;
     eachMatch(CANDIDATE, input.text, (m) => {
       if (isJwt(m[0])) out.push({ start: m.index, end: m.index + m[0].length, type: 'jwt' });
     });

@@ -1,8 +1,8 @@
-import { parsePhoneNumber } from 'awesome-phonenumber';
+import { isValidPhoneNumber } from './phone-validator';
 import { digitsOf, eachMatch, Feature, type Detector, type Match, type ScanInput } from './types';
 
 /**
- * Phone numbers, validated with awesome-phonenumber (Google's libphonenumber metadata: a number must be valid for
+ * Phone numbers, validated with Google's libphonenumber metadata (phone-validator.ts: a number must be valid for
  * its country's numbering plan, not merely number-shaped). In free text only international numbers (`+` and a
  * country code) and the parenthesised national form `(415) 555-2671` in the default region are candidates, so
  * dates, timestamps, versions and ids never reach the validator. Under a phone key (`phone`, `mobile`, `tel`,
@@ -20,8 +20,8 @@ function balanced(candidate: string): string {
 }
 
 /**
- * libphonenumber validation costs ~50-70 us per number, so verdicts are cached per process (bounded: cleared at
- * 10,000 entries). A number repeated across records or responses is validated once.
+ * Verdicts are cached per process (bounded: cleared at 10,000 entries), so a number repeated across records or
+ * responses is validated once; a validation costs ~1 us (phone-validator.ts), the cache saves most of that.
  */
 const verdicts = new Map<string, boolean>();
 const CACHE_LIMIT = 10_000;
@@ -31,17 +31,11 @@ export function clearPhoneCache(): void {
 }
 
 export function validPhone(candidate: string, regionCode: string): boolean {
-  const digits = digitsOf(candidate);
-  if (digits.length < 7 || digits.length > 15) return false;
   const key = regionCode + candidate;
   const cached = verdicts.get(key);
   if (cached !== undefined) return cached;
-  let valid: boolean;
-  try {
-    valid = parsePhoneNumber(candidate, { regionCode }).valid;
-  } catch {
-    valid = false;
-  }
+  const digits = digitsOf(candidate);
+  const valid = digits.length >= 7 && digits.length <= 15 && isValidPhoneNumber(candidate, regionCode);
   if (verdicts.size >= CACHE_LIMIT) verdicts.clear();
   verdicts.set(key, valid);
   return valid;

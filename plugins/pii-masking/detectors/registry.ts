@@ -8,7 +8,7 @@ import { jwtDetector } from './jwt';
 import { phoneDetector } from './phone';
 import { secretDetector } from './secret';
 import { ssnDetector } from './ssn';
-import { Feature, features, type Detector, type KeyContext, type Match } from './types';
+import { emptyShape, Feature, measure, type Detector, type KeyContext, type Match, type ValueShape } from './types';
 
 /** Built-in detector types, in overlap priority order (a JWT wins over the email-looking text inside it). */
 export const BUILTIN_TYPES = ['jwt', 'secret', 'email', 'iban', 'card', 'ssn', 'phone', 'ipv6', 'ipv4', 'dob'] as const;
@@ -35,6 +35,17 @@ export class DetectorRegistry {
   private readonly priority = new Map<string, number>();
   private readonly matches: Match[] = [];
   private readonly hasCustom: boolean;
+  /** Facts about the value being scanned: one object reused for every value (scans never overlap). */
+  private readonly shape: ValueShape = emptyShape();
+  private readonly input: { text: string; key: KeyContext | undefined; numeric: boolean; digits: number; features: number; dots: number; chain: number } = {
+    text: '',
+    key: undefined,
+    numeric: false,
+    digits: 0,
+    features: 0,
+    dots: 0,
+    chain: 0,
+  };
 
   constructor(options: RegistryOptions) {
     const enabled = new Set(options.types);
@@ -60,33 +71,48 @@ export class DetectorRegistry {
   }
 
   /**
-   * True when nothing built in can match `source[start, end)`: a short value with few digits, no '@' and no ':'
-   * (the bulk of JSON leaves), decided on the raw text before any slice is made.
+   * Measures `source[start, end)` (one pass, no slice) for the next `scan(..., measured = true)`, and tells whether
+   * any detector could match it whatever its key: false for the bulk of JSON leaves (names, enums, short numbers,
+   * timestamps without an '@'...), which then cost no slice, no key lookup and no regex.
    */
-  rejectsRange(source: string, start: number, end: number): boolean {
-    if (this.hasCustom) return false;
-    if (end - start >= 15) return false;
-    let digits = 0;
-    for (let i = start; i < end; i++) {
-      const c = source.charCodeAt(i);
-      if (c >= 48 && c <= 57) digits++;
-      else if (c === 64 || c === 58) return false;
-    }
-    return digits < 4;
+  measureRange(source: string, start: number, end: number): boolean {
+    const shape = measure(source, start, end, this.shape);
+    if (this.hasCustom) return true;
+    const length = end - start;
+    if (length < 6) return false;
+    const bits = shape.features;
+    // email / ipv6; card, ssn, phone, ipv4, dob (all need 4+ digits); secret, iban; jwt
+    return (bits & (Feature.At | Feature.Colon)) !== 0 || shape.digits >= 4 || (length >= 15 && (bits & (Feature.UpperPair | Feature.Underscore | Feature.Dash)) !== 0) || (length >= 20 && (bits & Feature.Upper) !== 0);
   }
 
-  /** Non-overlapping matches in `text`, sorted by position; an empty array when there is none. */
-  scan(text: string, key: KeyContext | undefined, numeric = false): Match[] {
+  /**
+   * Non-overlapping matches in `text`, sorted by position; an empty array when there is none. `measured`: the caller
+   * has just called measureRange on exactly this text.
+   */
+  scan(text: string, key: KeyContext | undefined, numeric = false, measured = false): Match[] {
     if (text.length < 6 && !this.hasCustom) return NONE;
-    const found = this.matches;
-    found.length = 0;
-    const { digits, features: bits } = features(text);
+    const shape = measured ? this.shape : measure(text, 0, text.length, this.shape);
     // nothing built in can match a short value with few digits, no '@' and no ':' (the bulk of JSON leaves)
-    if (!this.hasCustom && digits < 4 && text.length < 15 && !(bits & (Feature.At | Feature.Colon))) return NONE;
-    const input = { text, key, numeric, digits, features: bits };
-    for (const detector of numeric ? this.numericDetectors : this.detectors) detector.scan(input, found);
+    if (!this.hasCustom && shape.digits < 4 && text.length < 15 && !(shape.features & (Feature.At | Feature.Colon))) return NONE;
+    const input = this.input;
+    input.text = text;
+    input.key = key;
+    input.numeric = numeric;
+    input.digits = shape.digits;
+    input.features = shape.features;
+    input.dots = shape.dots;
+    input.chain = shape.chain;
+    const found = this.matches;
+    if (found.length !== 0) found.length = 0;
+    const detectors = numeric ? this.numericDetectors : this.detectors;
+    for (let i = 0; i < detectors.length; i++) detectors[i].scan(input, found);
+    input.text = '';
     if (found.length === 0) return NONE;
-    if (found.length === 1) return [found[0]];
+    if (found.length === 1) {
+      const only = found[0];
+      found.length = 0;
+      return [only];
+    }
     found.sort((a, b) => a.start - b.start || (this.priority.get(a.type) ?? 99) - (this.priority.get(b.type) ?? 99) || b.end - a.end);
     const kept: Match[] = [];
     let lastEnd = -1;
@@ -95,6 +121,7 @@ export class DetectorRegistry {
       kept.push(match);
       lastEnd = match.end;
     }
+    found.length = 0;
     return kept;
   }
 }

@@ -1,4 +1,4 @@
-import { eachMatch, type Detector, type Match, type ScanInput } from './types';
+import { eachMatch, Feature, type Detector, type Match, type ScanInput } from './types';
 
 /**
  * Secrets with well-known prefixes (the gitleaks approach: a fixed prefix plus a fixed-size or bounded body, so the
@@ -30,7 +30,8 @@ const PEM_MAX = 32768;
 export const secretDetector: Detector = {
   type: 'secret',
   scan(input: ScanInput, out: Match[]): void {
-    if (input.numeric || input.text.length < 15) return;
+    // every rule has two upper-case letters in a row, a '_', a '-' or a ':' (webhook URL)
+    if (input.numeric || input.text.length < 15 || !(input.features & (Feature.UpperPair | Feature.Underscore | Feature.Dash | Feature.Colon))) return;
     const text = input.text;
     eachMatch(CANDIDATE, text, (m) => {
       out.push({ start: m.index, end: m.index + m[0].length, type: 'secret' });

@@ -1,4 +1,4 @@
-import { eachMatch, type Detector, type Match, type ScanInput } from './types';
+import { eachMatch, Feature, type Detector, type Match, type ScanInput } from './types';
 
 /**
  * US Social Security numbers. `123-45-6789` (one consistent '-' separator) is accepted anywhere; bare
@@ -25,8 +25,9 @@ function textContext(text: string, start: number): boolean {
 export const ssnDetector: Detector = {
   type: 'ssn',
   scan(input: ScanInput, out: Match[]): void {
-    if (input.digits < 9) return;
+    if (input.chain < 9) return;
     if (input.key?.idLike && !input.key.ssn) {
+      if (input.numeric || !(input.features & Feature.Dash)) return;
       // ids: only the unambiguous dashed form
       eachMatch(CANDIDATE, input.text, (m) => {
         if (m[2] === '-' && validSsnParts(m[1], m[3], m[4])) out.push({ start: m.index, end: m.index + m[0].length, type: 'ssn' });
