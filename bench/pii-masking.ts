@@ -1,8 +1,6 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { KongEmulator } from '../devkit/emulator/kong';
 import { BUILT_PLUGINS, ROOT, type ServerKind } from '../devkit/emulator/plugin-server-process';
 import { KeyContexts } from '../plugins/pii-masking/detectors/key-context';
@@ -15,6 +13,7 @@ import { DEFAULT_MASK_KEYS } from '../plugins/pii-masking/schema';
 import { maskText } from '../plugins/pii-masking/text-masker';
 import { MaskReport, ValueMasker } from '../plugins/pii-masking/value-masker';
 import { median, progress, type BenchReport, type BenchTable } from './harness/report';
+import { startFixedUpstream } from './harness/upstream';
 
 /**
  * pii-masking throughput, every ratio against a baseline measured in the same run:
@@ -119,24 +118,6 @@ function inProcess(): { table: BenchTable; data: Record<string, unknown> } {
   };
 }
 
-async function upstream(body: Buffer): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
-    res.end(body);
-  });
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 async function endToEnd(kind: ServerKind, plugin: string, pluginDir: string, upstreamUrl: string, durationMs: number, concurrency: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pii-bench-'));
   fs.symlinkSync(pluginDir, path.join(dir, plugin));
@@ -177,7 +158,7 @@ export async function benchPiiMasking(options: { durationMs?: number; concurrenc
   progress('pii-masking: in-process throughput');
   const local = inProcess();
   const body = apiBody(4 * 1024);
-  const server = await upstream(body);
+  const server = await startFixedUpstream(body);
   const rows: Array<Array<string | number>> = [];
   const data: Record<string, unknown> = { inProcess: local.data };
   try {

@@ -1,13 +1,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { KongEmulator } from '../devkit/emulator/kong';
 import { BUILT_PLUGINS, ROOT } from '../devkit/emulator/plugin-server-process';
 import { closeAllRedis, getRedis, type RedisHandle } from '../shared/redis';
 import { formatTable, progress, ratio, type BenchReport } from './harness/report';
+import { startFixedUpstream } from './harness/upstream';
 
 /**
  * tenant-quota through the Kong emulator and our plugin server, against an empty access plugin in the same run:
@@ -31,23 +30,6 @@ interface Sample {
   statuses: Map<number, number>;
   redisCalls: number;
   scriptCalls: number;
-}
-
-async function startUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end('{"ok":true}');
-  });
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
 }
 
 async function commandStats(redis: RedisHandle): Promise<{ total: number; scripts: number }> {
@@ -97,7 +79,7 @@ export async function benchTenantQuota(options: TenantQuotaBenchOptions = {}): P
   const durationMs = options.durationMs ?? Number(process.env.BENCH_ROUND_MS ?? 3000);
   const inFlight = options.inFlight ?? 64;
   const tenants = options.tenants ?? 100;
-  const upstream = await startUpstream();
+  const upstream = await startFixedUpstream();
   const redis = getRedis({ mode: 'standalone', host: '127.0.0.1', port: 6379, command_timeout_ms: 2000 });
   await redis.ready(2000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tq-bench-'));

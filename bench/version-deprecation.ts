@@ -1,11 +1,10 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { KongEmulator } from '../devkit/emulator/kong';
 import { BUILT_PLUGINS, ROOT } from '../devkit/emulator/plugin-server-process';
 import type { ClientRequest } from '../devkit/emulator/request-context';
+import { startFixedUpstream } from './harness/upstream';
 
 /**
  * version-deprecation against an empty access plugin, in the same run, through the Kong emulator and our plugin
@@ -81,27 +80,6 @@ const SCENARIOS: Scenario[] = [
   { name: 'unknown v9: 400 problem', request: { path: '/vd/things', headers: { 'X-API-Version': 'v9' } } },
 ];
 
-async function startUpstream(): Promise<{ url: string; close(): Promise<void> }> {
-  const body = Buffer.from('{"ok":true}');
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
-      res.end(body);
-    });
-  });
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 async function drive(kong: KongEmulator, request: ClientRequest, durationMs: number, maxRequests: number, concurrency: number) {
   let started = 0;
   let done = 0;
@@ -129,7 +107,7 @@ export async function benchVersionDeprecation(options: BenchOptions = {}): Promi
   const maxRequests = options.maxRequests ?? 50_000;
   const concurrency = options.concurrency ?? 64;
   const rounds = options.rounds ?? 2;
-  const upstream = await startUpstream();
+  const upstream = await startFixedUpstream();
   const pluginsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-vd-'));
   fs.symlinkSync(path.join(BUILT_PLUGINS, 'version-deprecation'), path.join(pluginsDir, 'version-deprecation'));
   const kong = new KongEmulator({ workers: 4 });

@@ -56,6 +56,18 @@ function nullable(json: JsonSchema, spec: { required?: boolean; default?: unknow
   return out;
 }
 
+/** Kong's len_min/len_max and the JSON Schema keywords that mean the same for strings or arrays. */
+function lengthBounds(kong: KongFieldDef, json: JsonSchema, opts: { len_min?: number; len_max?: number }, min: string, max: string): void {
+  if (opts.len_min !== undefined) {
+    kong.len_min = opts.len_min;
+    json[min] = opts.len_min;
+  }
+  if (opts.len_max !== undefined) {
+    kong.len_max = opts.len_max;
+    json[max] = opts.len_max;
+  }
+}
+
 export interface StringOpts extends Common<string> {
   one_of?: readonly string[];
   len_min?: number;
@@ -75,14 +87,7 @@ export function string<O extends StringOpts>(opts: O = {} as O): FieldSpec<Prese
     kong.one_of = [...opts.one_of];
     json.enum = [...opts.one_of];
   }
-  if (opts.len_min !== undefined) {
-    kong.len_min = opts.len_min;
-    json.minLength = opts.len_min;
-  }
-  if (opts.len_max !== undefined) {
-    kong.len_max = opts.len_max;
-    json.maxLength = opts.len_max;
-  }
+  lengthBounds(kong, json, opts, 'minLength', 'maxLength');
   if (opts.format) json.format = opts.format;
   if (opts.pattern) json.pattern = opts.pattern;
   if (opts.referenceable) kong.referenceable = true;
@@ -148,14 +153,7 @@ function collection<E, O extends ArrayOpts<E>>(type: 'array' | 'set', elements: 
   delete (kong.elements as KongFieldDef).required;
   const json: JsonSchema = { type: 'array', items: stripNull(elements.json) };
   if (type === 'set') json.uniqueItems = true;
-  if (opts.len_min !== undefined) {
-    kong.len_min = opts.len_min;
-    json.minItems = opts.len_min;
-  }
-  if (opts.len_max !== undefined) {
-    kong.len_max = opts.len_max;
-    json.maxItems = opts.len_max;
-  }
+  lengthBounds(kong, json, opts, 'minItems', 'maxItems');
   return make(kong, nullable(json, opts), opts);
 }
 

@@ -1,3 +1,10 @@
+/** `now` in ms: the caller's clock (ARGV[1]), or Redis TIME when 0 so every gateway node shares one clock. */
+const NOW_MS = `local now = tonumber(ARGV[1])
+if now == 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end`;
+
 /**
  * The atomic check-all-then-consume-all script: one EVALSHA per request checks every applicable limit and writes
  * to none of them when any denies. All keys of one call carry the same tenant hash tag, so they live in one slot
@@ -15,11 +22,7 @@
  * calendar keys until the window's end.
  */
 export const QUOTA_LUA = `
-local now = tonumber(ARGV[1])
-if now == 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+${NOW_MS}
 local cost = tonumber(ARGV[2])
 local consume = ARGV[3] == '1'
 local eps = 1e-6
@@ -141,11 +144,7 @@ return reply
  * sliding removes the member written; calendar decrements (never below 0, TTL kept).
  */
 export const REFUND_LUA = `
-local now = tonumber(ARGV[1])
-if now == 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+${NOW_MS}
 local cost = tonumber(ARGV[2])
 local ki = 1
 local argi = 3
