@@ -183,7 +183,7 @@ export class KongEmulator {
     const globals = this.sortedFor(undefined, undefined);
     const response = await this.runRequest(worker, ctx, globals);
     ctx.response = response;
-    const applicable = ctx.route ? this.sortedFor(ctx.route.id, ctx.service?.id) : globals;
+    const applicable = ctx.route ? this.sortedFor(ctx.route.id, ctx.service?.id, ctx.consumer?.id) : globals;
     const logged = this.runLog(worker, ctx, applicable);
     return { response, context: ctx, logged };
   }
@@ -198,7 +198,7 @@ export class KongEmulator {
     ctx.route = match.route;
     ctx.service = match.service;
     ctx.upstream.path = match.upstreamPath;
-    const plugins = this.sortedFor(match.route.id, match.service?.id);
+    const plugins = this.sortedFor(match.route.id, match.service?.id, ctx.consumer?.id);
 
     const access = await this.runPhaseForAll(worker, ctx, plugins, 'access');
     if (access) return access;
@@ -285,17 +285,22 @@ export class KongEmulator {
     }
   }
 
-  /** Plugins for a request in Kong's order: the most specific config per plugin name, highest priority first. */
-  private sortedFor(routeId: string | undefined, serviceId: string | undefined): ResolvedPlugin[] {
-    const chosen = new Map<string, { plugin: ResolvedPlugin; specificity: number }>();
+  /**
+   * Plugins for a request in Kong's order: per plugin name the most specific config (Kong's lookup order:
+   * consumer+route+service, consumer+route, consumer+service, route+service, consumer, route, service, global),
+   * highest priority first. Consumer-scoped configs apply when the request's consumer (identified by an auth
+   * plugin in Kong, given with the request here) matches.
+   */
+  private sortedFor(routeId: string | undefined, serviceId: string | undefined, consumerId?: string): ResolvedPlugin[] {
+    const chosen = new Map<string, { plugin: ResolvedPlugin; rank: number }>();
     for (const plugin of this.resolved) {
       const { route, service, consumer } = plugin.entity;
-      if (consumer) continue; // consumer-scoped configs need Kong's auth plugins; not emulated
+      if (consumer && consumer.id !== consumerId) continue;
       if (route && route.id !== routeId) continue;
       if (service && service.id !== serviceId) continue;
-      const specificity = (route ? 2 : 0) + (service ? 1 : 0);
+      const rank = SPECIFICITY[(consumer ? 4 : 0) + (route ? 2 : 0) + (service ? 1 : 0)];
       const current = chosen.get(plugin.entity.name);
-      if (!current || specificity > current.specificity) chosen.set(plugin.entity.name, { plugin, specificity });
+      if (!current || rank > current.rank) chosen.set(plugin.entity.name, { plugin, rank });
     }
     return [...chosen.values()]
       .map((c) => c.plugin)
@@ -307,6 +312,9 @@ export class KongEmulator {
     await Promise.all(this.servers.map((s) => s.stop()));
   }
 }
+
+/** Rank by scope bits (consumer 4, route 2, service 1), following Kong's plugin lookup order. */
+const SPECIFICITY: Record<number, number> = { 7: 8, 6: 7, 5: 6, 3: 5, 4: 4, 2: 3, 1: 2, 0: 1 };
 
 interface StepIn {
   EventId: number;

@@ -13,7 +13,7 @@ export interface PluginReportEntry {
 
 const REASONS: Record<Exclude<PluginStatus, 'active'>, string> = {
   'kong-only': 'runs in Kong only',
-  'consumer-scoped': 'consumer-scoped: not emulated (needs Kong\'s auth plugins)',
+  'consumer-scoped': 'consumer-scoped: never applies here (identifying a consumer needs Kong\'s auth plugins)',
   'not-loaded': 'no plugin server serves it here (not built? run `npm run build`)',
   disabled: 'enabled: false',
 };

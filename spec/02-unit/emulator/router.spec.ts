@@ -67,3 +67,32 @@ describe('declarative config', () => {
     expect(() => parseDeclarative({ _format_version: '3.0', plugins: [{ name: 'x', route: 'missing' }] })).toThrow(/unknown route/);
   });
 });
+
+describe('plugin precedence (Kong\'s lookup order)', () => {
+  it('picks the most specific config per plugin, consumer-scoped ones only for their consumer', async () => {
+    const { KongEmulator } = await import('../../../devkit/emulator/kong');
+    const path = await import('node:path');
+    const { startUpstream } = await import('../../helpers/kong-harness');
+    const upstream = await startUpstream();
+    const kong = new KongEmulator();
+    try {
+      await kong.addServer({ kind: 'ours', pluginsDir: path.join(__dirname, '..', '..', 'fixtures', 'plugins') });
+      kong.configure({
+        _format_version: '3.0',
+        services: [{ name: 's', url: upstream.url, routes: [{ name: 'r', paths: ['/'], plugins: [{ name: 'echo-headers', config: { tag: 'route' } }] }], plugins: [{ name: 'echo-headers', config: { tag: 'service' } }] }],
+        consumers: [{ username: 'alice', plugins: [{ name: 'echo-headers', config: { tag: 'consumer' } }] }],
+        plugins: [
+          { name: 'echo-headers', config: { tag: 'global' } },
+          { name: 'echo-headers', config: { tag: 'consumer+route' }, route: 'r', consumer: 'alice' },
+        ],
+      });
+      const alice = kong.consumers.find((c) => c.username === 'alice')!;
+      expect((await kong.request({ path: '/x' })).headers.get('x-config-tag')).toBe('route');
+      expect((await kong.request({ path: '/x', consumer: alice })).headers.get('x-config-tag')).toBe('consumer+route');
+      expect((await kong.request({ path: '/x', consumer: { id: 'someone-else' } })).headers.get('x-config-tag')).toBe('route');
+    } finally {
+      await kong.close();
+      await upstream.close();
+    }
+  });
+});
