@@ -4,8 +4,6 @@ import type { HeaderInput, HeaderMultimap, Pdk } from '../../shared/pdk';
 import type { RedisHandle } from '../../shared/redis';
 import { CLOCK_OFFSET_ENV, offsetClock, offsetFromEnv, type Clock } from './clock';
 import { Enforcer, type Verdict } from './enforcer';
-
-type Decided = Extract<Verdict, { source: 'redis' | 'local' }>;
 import { rateLimitHeaders, retryAfterSeconds, type HeaderStyle } from './headers';
 import { IdentityResolver, type RequestFacts } from './identity';
 import type { BoundedLabel } from '../../shared/observability/metrics';
@@ -13,6 +11,8 @@ import { nearLimitTotal, refundsTotal, requestsTotal, tenantLabels, unitsTotal, 
 import { PlanResolver } from './plans';
 import { invalidCost, PROBLEM_CONTENT_TYPE, quotaExceeded, temporarilyUnavailable, unidentified, type Problem } from './problem';
 import type { TenantQuotaConfig } from './schema';
+
+type Decided = Extract<Verdict, { source: 'redis' | 'local' }>;
 
 const fromEnv = offsetFromEnv();
 if (fromEnv.problem) childLogger({ plugin: 'tenant-quota' }).warn(fromEnv.problem);
