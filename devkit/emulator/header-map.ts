@@ -42,6 +42,10 @@ export class HeaderMap {
     this.entries.delete(name.toLowerCase());
   }
 
+  clear(): void {
+    this.entries.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

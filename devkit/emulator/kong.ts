@@ -205,7 +205,8 @@ export class KongEmulator {
 
     const upstream = await proxyToService(ctx, this.options.upstreamTimeoutMs);
     ctx.serviceResponse = upstream;
-    ctx.response = { status: upstream.status, headers: upstream.headers, body: upstream.body, source: 'service' };
+    const buffered = plugins.some((p) => p.info.Phases.includes('response'));
+    ctx.response = { status: upstream.status, headers: mergeUpstreamHeaders(ctx, upstream.headers, buffered), body: upstream.body, source: 'service' };
     const response = await this.runPhaseForAll(worker, ctx, plugins, 'response');
     if (response) return response;
     return finalize(ctx, ctx.response);
@@ -319,6 +320,31 @@ const SPECIFICITY: Record<number, number> = { 7: 8, 6: 7, 5: 6, 3: 5, 4: 4, 2: 3
 interface StepIn {
   EventId: number;
   Data: 'ret' | { Method: string; Args: unknown[] };
+}
+
+/**
+ * The downstream headers once the upstream has answered, from what plugins set before proxying:
+ * - buffered proxying (a plugin has a response phase): Kong.response() calls kong.response.set_headers(upstream
+ *   headers), so an upstream header replaces one a plugin set in rewrite/access;
+ * - streaming: nginx appends the upstream's headers to those set in access (openresty/lua-nginx-module#2386: both
+ *   are sent), except the ones nginx keeps in dedicated fields, where the upstream's value wins.
+ * Either way the upstream's status replaces a status set before proxying. Changes made later (response phase)
+ * apply on top of the result.
+ */
+const NGINX_SINGLE_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'date', 'server', 'last-modified', 'location']);
+
+function mergeUpstreamHeaders(ctx: RequestContext, upstream: HeaderMap, buffered: boolean): HeaderMap {
+  const merged = new HeaderMap();
+  for (const [name, values] of ctx.pendingResponseHeaders.rawEntries()) merged.set(name, [...values]);
+  for (const [name, values] of upstream.rawEntries()) {
+    const lower = name.toLowerCase();
+    if (buffered || NGINX_SINGLE_HEADERS.has(lower) || !merged.has(lower)) merged.set(name, [...values]);
+    else for (const value of values) merged.add(name, value);
+  }
+  ctx.pendingResponseHeaders.clear();
+  ctx.clearedResponseHeaders.clear();
+  ctx.responseStatusOverride = undefined;
+  return merged;
 }
 
 function finalize(ctx: RequestContext, response: EmulatedResponse): EmulatedResponse {

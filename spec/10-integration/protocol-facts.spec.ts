@@ -137,6 +137,50 @@ describe.each(SERVER_KINDS)('protocol facts under the %s server', (kind) => {
   });
 });
 
+describe.each(SERVER_KINDS)('headers set before proxying, under the %s server', (kind) => {
+  let upstream: TestUpstream;
+  let kong: KongEmulator;
+
+  beforeAll(async () => {
+    upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'X-Dup': 'upstream', 'Content-Type': 'application/json' });
+      res.end('{}');
+    });
+    kong = new KongEmulator();
+    await kong.addServer({ kind, pluginsDir: FACTS });
+    kong.configure({
+      _format_version: '3.0',
+      services: [
+        {
+          name: 'svc',
+          url: upstream.url,
+          routes: [
+            { name: 'streamed', paths: ['/streamed'], plugins: [{ name: 'dup-header' }] },
+            { name: 'buffered', paths: ['/buffered'], plugins: [{ name: 'dup-header' }, { name: 'buffering' }] },
+          ],
+        },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await kong.close();
+    await upstream.close();
+  });
+
+  it('streaming: nginx sends both values of a generic header (lua-nginx-module#2386); upstream wins Content-Type and status', async () => {
+    const res = await kong.request({ path: '/streamed' });
+    expect(res.status).toBe(200);
+    expect(res.headers.getAll('x-dup')).toEqual(['plugin', 'upstream']);
+    expect(res.headers.get('content-type')).toBe('application/json');
+  });
+
+  it('buffered: Kong.response() sets the upstream headers over those set in access', async () => {
+    const res = await kong.request({ path: '/buffered' });
+    expect(res.status).toBe(200);
+    expect(res.headers.getAll('x-dup')).toEqual(['upstream']);
+  });
+});
+
 describe('when the plugin server is down', () => {
   it('fails open: Kong logs the RPC error and the request continues', async () => {
     const upstream = await startUpstream();
