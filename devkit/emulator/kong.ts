@@ -275,7 +275,8 @@ export class KongEmulator {
       } catch (err) {
         const message = (err as Error).message ?? String(err);
         if (err instanceof RpcError && message.toLowerCase().includes('no plugin instance') && attempt < 10) {
-          worker.resetInstance(plugin.key);
+          // reset_instance drops every instance of the plugin, in every worker (worker event)
+          for (const w of this.workers) w.resetPlugin(plugin.info.Name);
           this.env.logLines.push({ level: 'warn', plugin: plugin.entity.name, message });
           continue;
         }
@@ -365,7 +366,7 @@ function finalize(ctx: RequestContext, response: EmulatedResponse): EmulatedResp
 /** One nginx worker's plugin-server state: RPC clients and the running-instances table of plugin_servers/init.lua. */
 class Worker {
   private readonly clients = new Map<PluginServerProcess, RpcClient>();
-  private readonly running = new Map<string, { id: number | undefined; seq: unknown; starting?: Promise<unknown> }>();
+  private readonly running = new Map<string, { id: number | undefined; seq: unknown; plugin: string; starting?: Promise<unknown> }>();
 
   constructor(
     readonly id: number,
@@ -382,24 +383,27 @@ class Worker {
     return client;
   }
 
-  /** get_instance_id: reuse while __seq__ matches; else start a new instance, then close the old one. */
+  /**
+   * get_instance_id (plugin_servers/init.lua): instances keyed by plugin id, reused while __seq__ matches; else
+   * start a new instance, then close the old one.
+   */
   async instanceId(plugin: ResolvedPlugin, rpc: RpcClient): Promise<number> {
-    let info = this.running.get(plugin.key);
+    let info = this.running.get(plugin.entity.id);
     while (info && info.id === undefined) {
       await info.starting?.catch(() => undefined);
-      info = this.running.get(plugin.key);
+      info = this.running.get(plugin.entity.id);
     }
     if (info && info.id !== undefined && info.seq === plugin.config.__seq__) return info.id;
     const oldId = info?.id;
-    const claim: { id: number | undefined; seq: unknown; starting?: Promise<unknown> } = { id: undefined, seq: plugin.config.__seq__ };
-    this.running.set(plugin.key, claim);
+    const claim: { id: number | undefined; seq: unknown; plugin: string; starting?: Promise<unknown> } = { id: undefined, seq: plugin.config.__seq__, plugin: plugin.info.Name };
+    this.running.set(plugin.entity.id, claim);
     const starting = rpc.call('plugin.StartInstance', { Name: plugin.info.Name, Config: JSON.stringify(plugin.config) });
     claim.starting = starting;
     let status: { Id: number };
     try {
       status = (await starting) as { Id: number };
     } catch (err) {
-      this.running.delete(plugin.key);
+      this.running.delete(plugin.entity.id);
       throw err;
     }
     claim.id = status.Id;
@@ -407,8 +411,8 @@ class Worker {
     return status.Id;
   }
 
-  resetInstance(key: string): void {
-    this.running.delete(key);
+  resetPlugin(name: string): void {
+    for (const [key, info] of this.running) if (info.plugin === name) this.running.delete(key);
   }
 
   close(): void {

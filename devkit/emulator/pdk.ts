@@ -450,6 +450,37 @@ function setPath(target: Record<string, unknown>, parts: string[], value: unknow
   else node[last] = value;
 }
 
+/**
+ * The log phase of an external plugin runs in a timer after the request (plugin_servers/init.lua): only what Kong
+ * saved for it (serialize data, request and response headers, status, ctx.shared, a clone of ngx.ctx) and what
+ * needs nothing but ngx.ctx still works; anything reading the request through ngx.var or ngx.req fails there.
+ */
+const LOG_TIMER_SAFE = new Set([
+  'kong.log.serialize',
+  'kong.log.set_serialize_value',
+  'kong.ctx.shared.get',
+  'kong.ctx.shared.set',
+  'kong.request.get_headers',
+  'kong.request.get_header',
+  'kong.response.get_status',
+  'kong.response.get_headers',
+  'kong.response.get_header',
+  'kong.response.get_source',
+  'kong.client.get_consumer',
+  'kong.client.get_credential',
+  'kong.router.get_route',
+  'kong.router.get_service',
+  'kong.node.get_id',
+  'kong.node.get_hostname',
+  'kong.node.get_memory_stats',
+  'kong.nginx.get_subsystem',
+  'kong.ip.is_trusted',
+]);
+
+function worksInLogTimer(name: string): boolean {
+  return LOG_TIMER_SAFE.has(name) || /^kong\.log\.(alert|crit|err|warn|notice|info|debug)$/.test(name);
+}
+
 /** Runs one PDK call as Kong would: unknown methods are logged and answered with nil. */
 export function callPdk(ctx: RequestContext, env: PdkEnvironment, name: string, args: unknown[]): { value: unknown; step: string } {
   ctx.pdkCalls++;
@@ -460,6 +491,9 @@ export function callPdk(ctx: RequestContext, env: PdkEnvironment, name: string, 
   }
   if (!phaseAllows(method, ctx.phase)) {
     throw new LuaError(`function cannot be called in ${ctx.phase} phase (only in: ${method.phases === 'any' ? 'any' : [...method.phases].join(', ')})`);
+  }
+  if (ctx.phase === 'log' && !worksInLogTimer(name)) {
+    throw new LuaError("API disabled in the context of ngx.timer (the log phase of external plugins runs in a timer)");
   }
   const normalizedArgs = (Array.isArray(args) ? args : [args]).map((a) => (a === null ? undefined : a));
   const raw = method.impl(ctx, normalizedArgs, env);

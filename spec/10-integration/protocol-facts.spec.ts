@@ -30,6 +30,7 @@ describe.each(SERVER_KINDS)('protocol facts under the %s server', (kind) => {
           routes: [
             { name: 'p', paths: ['/p'], plugins: [{ name: 'p', config: { message: 'hi' } }] },
             { name: 'facts', paths: ['/facts'], plugins: [{ name: 'facts', config: { count: 3 } }] },
+            { name: 'log-timer', paths: ['/log-timer'], plugins: [{ name: 'log-timer' }] },
           ],
         },
       ],
@@ -121,6 +122,14 @@ describe.each(SERVER_KINDS)('protocol facts under the %s server', (kind) => {
     const notice = kong.env.logLines.filter((l) => l.level === 'notice').pop();
     expect(JSON.parse(notice!.message)).toEqual({ status: 200, headersType: 'object', serializedType: 'string' });
     expect(kong.errors.pop()).toMatch(/kong.response.set_header: function cannot be called in log phase/);
+  });
+
+  it('runs the log phase in a timer: saved data and ngx.ctx work, ngx.var/ngx.req readers fail', async () => {
+    kong.errors.length = 0;
+    await kong.request({ path: '/log-timer', headers: { 'x-saved': 'kept' }, consumer: { id: 'c1', username: 'ada' } });
+    const notices = kong.env.logLines.filter((l) => l.plugin === 'log-timer' && l.level === 'notice').map((l) => l.message);
+    expect(notices).toEqual([JSON.stringify({ header: 'kept', consumer: 'ada' })]);
+    expect(kong.errors.pop()).toMatch(/\[log-timer:log\] kong.request.get_path: API disabled in the context of ngx.timer/);
   });
 
   it('restarts instances on a new __seq__ and closes the old one', async () => {
