@@ -43,8 +43,20 @@ function parseArgs(argv: string[]): CliOptions {
     .addOption(new Option('--on-plugin-error <policy>', 'when a phase throws').choices(['fail-closed', 'fail-open']).default('fail-closed'))
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>', process.env.KONG_PLUGINS_METRICS_PORT)
     .option('--shutdown-grace <ms>', 'on SIGTERM, wait this long for in-flight events', '5000');
-  program.parse(argv);
+  program.parse(normalizeLegacyFlags(argv));
   return program.opts<CliOptions>();
+}
+
+/** kong-pdk's CLI also takes Go-style single-dash long flags (`-kong-prefix /usr/local/kong`); so do we. */
+const LEGACY_FLAGS = new Set(['-kong-prefix', '-plugins-directory', '-dump-all-plugins', '-dump-plugin-info']);
+
+export function normalizeLegacyFlags(argv: string[]): string[] {
+  return argv.map((arg, i) => {
+    if (i < 2) return arg;
+    const [flag, value] = arg.split(/=(.*)/s, 2);
+    if (!LEGACY_FLAGS.has(flag)) return arg;
+    return value === undefined ? `-${flag}` : `-${flag}=${value}`;
+  });
 }
 
 function packageVersion(): string {

@@ -48,6 +48,12 @@ describe('kong-plugin-server CLI', () => {
     expect(byName(ours)).toEqual(byName(stock));
   });
 
+  it('accepts kong-pdk\'s single-dash long flags too', () => {
+    const result = run(OUR_SERVER, ['-plugins-directory', FIXTURES, '-kong-prefix', '/tmp', '-dump-all-plugins']);
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout.toString()).length).toBeGreaterThan(3);
+  });
+
   it('per-plugin mode dumps and serves only the named plugin', () => {
     const result = run(OUR_SERVER, ['-d', FIXTURES, '--plugin', 'noop', '--dump-all-plugins']);
     expect(JSON.parse(result.stdout.toString()).map((i: { Name: string }) => i.Name)).toEqual(['noop']);
