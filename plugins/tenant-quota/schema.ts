@@ -35,6 +35,8 @@ const redisFields = {
     { description: 'Cluster startup nodes, or the sentinels in sentinel mode.' },
   ),
   sentinel_master: field.string({ len_min: 1, description: 'Sentinel mode: the master name.' }),
+  sentinel_username: field.string({ len_min: 1, description: 'Sentinel mode: ACL user name on the sentinels themselves.' }),
+  sentinel_password: field.string({ len_min: 1, referenceable: true, encrypted: true, description: 'Sentinel mode: password of the sentinels themselves (a Kong vault reference is accepted).' }),
   username: field.string({ len_min: 1, description: 'ACL user name.' }),
   password: field.string({ len_min: 1, referenceable: true, encrypted: true, description: 'Password (a Kong vault reference is accepted).' }),
   database: field.integer({ default: 0, between: [0, 255], description: 'Database number (standalone and sentinel only).' }),

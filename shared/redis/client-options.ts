@@ -46,6 +46,9 @@ export function standaloneOptions(t: ResolvedRedisTarget): RedisOptions {
     sentinels: t.nodes.map((n) => ({ host: n.host, port: n.port })),
     name: t.sentinel_master,
     role: 'master',
+    sentinelUsername: t.sentinel_username,
+    sentinelPassword: t.sentinel_password,
+    enableTLSForSentinelMode: t.tls,
     sentinelCommandTimeout: t.connect_timeout_ms,
     sentinelRetryStrategy: (attempt) => reconnectDelay(attempt),
   };

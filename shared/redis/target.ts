@@ -25,6 +25,9 @@ export interface RedisTarget {
   /** Cluster startup nodes, or the sentinels in sentinel mode; `host`/`port` are used when empty. */
   nodes?: readonly RedisNode[] | null;
   sentinel_master?: string | null;
+  /** Credentials of the sentinels themselves (Sentinel ACLs), separate from the master's. */
+  sentinel_username?: string | null;
+  sentinel_password?: string | null;
   username?: string | null;
   password?: string | null;
   database?: number | null;
@@ -41,6 +44,8 @@ export interface ResolvedRedisTarget {
   readonly port: number;
   readonly nodes: readonly RedisNode[];
   readonly sentinel_master: string | undefined;
+  readonly sentinel_username: string | undefined;
+  readonly sentinel_password: string | undefined;
   readonly username: string | undefined;
   readonly password: string | undefined;
   readonly database: number;
@@ -56,6 +61,8 @@ export const DEFAULT_REDIS_TARGET: ResolvedRedisTarget = Object.freeze({
   port: 6379,
   nodes: Object.freeze([]),
   sentinel_master: undefined,
+  sentinel_username: undefined,
+  sentinel_password: undefined,
   username: undefined,
   password: undefined,
   database: 0,
@@ -95,6 +102,8 @@ export function resolveTarget(target: RedisTarget): ResolvedRedisTarget {
     port,
     nodes: nodes.map((n) => ({ host: n.host, port: n.port })),
     sentinel_master: optionalString(target.sentinel_master),
+    sentinel_username: optionalString(target.sentinel_username),
+    sentinel_password: optionalString(target.sentinel_password),
     username: optionalString(target.username),
     password: optionalString(target.password),
     database: orDefault(target.database, d.database),
@@ -124,13 +133,16 @@ export function resolveTarget(target: RedisTarget): ResolvedRedisTarget {
  */
 export function connectionKey(t: ResolvedRedisTarget): string {
   const nodes = t.nodes.map((n) => `${n.host}:${n.port}`).sort();
-  const secret = t.password === undefined ? '' : createHash('sha256').update(t.password).digest('hex').slice(0, 16);
+  const digest = (value: string | undefined) => (value === undefined ? '' : createHash('sha256').update(value).digest('hex').slice(0, 16));
+  const secret = digest(t.password);
   return JSON.stringify([
     t.mode,
     t.host,
     t.port,
     nodes,
     t.sentinel_master ?? '',
+    t.sentinel_username ?? '',
+    digest(t.sentinel_password),
     t.username ?? '',
     secret,
     t.database,

@@ -111,6 +111,23 @@ describe('client options', () => {
     );
     expect(o).toMatchObject({ sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster', role: 'master' });
     expect(o.host).toBeUndefined();
+    expect(o.sentinelPassword).toBeUndefined();
+  });
+
+  it('sentinel: the sentinels\' own credentials and TLS, kept apart from the master\'s', () => {
+    const target = resolveTarget({
+      ...base,
+      mode: 'sentinel',
+      sentinel_master: 'mymaster',
+      sentinel_username: 'watcher',
+      sentinel_password: 's3cret',
+      password: 'master-secret',
+      tls: true,
+    });
+    expect(standaloneOptions(target)).toMatchObject({ sentinelUsername: 'watcher', sentinelPassword: 's3cret', password: 'master-secret', enableTLSForSentinelMode: true });
+    const other = resolveTarget({ ...base, mode: 'sentinel', sentinel_master: 'mymaster', sentinel_password: 'other', password: 'master-secret', tls: true, sentinel_username: 'watcher' });
+    expect(connectionKey(target)).not.toBe(connectionKey(other));
+    expect(connectionKey(target)).not.toContain('s3cret');
   });
 
   it('cluster: no offline queue and per-node fail-fast options', () => {
