@@ -31,6 +31,10 @@ export class VersionDeprecationHandler implements PhaseHandler {
   private readonly afterSunset: 'reject' | 'serve';
   private readonly upstreamHeader: string | undefined;
   private readonly hint: string;
+  /** Vary value when the version can come from request headers (the version header, Accept); else undefined. */
+  private readonly vary: string | undefined;
+  /** Per version: its lifecycle headers plus Vary, built once. */
+  private readonly responseHeaders = new Map<CompiledVersion, HeaderInput | undefined>();
 
   constructor(
     config: VersionDeprecationConfig,
@@ -61,6 +65,15 @@ export class VersionDeprecationHandler implements PhaseHandler {
       log: context.log,
     });
     this.hint = config.sources.map((s) => describeSource(s, config)).join(', or ');
+    this.vary = config.vary ? varyFor(config) : undefined;
+  }
+
+  private headersFor(version: CompiledVersion): HeaderInput | undefined {
+    if (!this.responseHeaders.has(version)) {
+      const headers = this.vary ? { ...version.headers, Vary: this.vary } : version.headers;
+      this.responseHeaders.set(version, headers ?? undefined);
+    }
+    return this.responseHeaders.get(version);
   }
 
   async access(pdk: Pdk): Promise<void> {
@@ -75,7 +88,7 @@ export class VersionDeprecationHandler implements PhaseHandler {
       this.usage.rejected(resolution.kind);
       const supported = this.catalog.supportedAt(now, this.afterSunset);
       const problem = resolution.kind === 'unknown' ? this.problems.unsupported(resolution.token, resolution.source, supported) : this.problems.required(supported, this.hint);
-      return answer(pdk, problem);
+      return answer(pdk, problem, this.vary ? { Vary: this.vary } : undefined);
     }
 
     const version = resolution.version;
@@ -85,12 +98,13 @@ export class VersionDeprecationHandler implements PhaseHandler {
 
     if (state === 'brownout' && window) {
       const problem = this.problems.brownout(version.name, window.end, version.lifecycle.sunsetAt, version.successor, version.successorUrl);
-      return answer(pdk, problem, { ...version.headers, 'Retry-After': formatHttpDate(window.end), 'Cache-Control': 'no-store' });
+      return answer(pdk, problem, { ...this.headersFor(version), 'Retry-After': formatHttpDate(window.end), 'Cache-Control': 'no-store' });
     }
     if (state === 'sunset' && this.afterSunset === 'reject') {
-      return answer(pdk, this.problems.sunset(version.name, version.lifecycle.sunsetAt, version.successor, version.successorUrl), version.headers);
+      return answer(pdk, this.problems.sunset(version.name, version.lifecycle.sunsetAt, version.successor, version.successorUrl), this.headersFor(version));
     }
-    if (version.headers) await pdk.response.setHeaders(version.headers);
+    const headers = this.headersFor(version);
+    if (headers) await pdk.response.setHeaders(headers);
     await this.routeUpstream(pdk, snapshot, version);
   }
 
@@ -117,6 +131,14 @@ async function read(pdk: Pdk, snapshot: RequestSnapshot, what: 'headers' | 'path
 /** Ends the request with a problem+json body; one PDK call (kong.response.exit), the last of the phase. */
 function answer(pdk: Pdk, problem: Problem, headers?: HeaderInput): Promise<void> {
   return pdk.response.exit(problem.status, JSON.stringify(problem), { ...headers, 'Content-Type': PROBLEM_CONTENT_TYPE });
+}
+
+/** Caches must key on every request header the version can come from. */
+function varyFor(config: VersionDeprecationConfig): string | undefined {
+  const names: string[] = [];
+  if (config.sources.includes('header')) names.push(config.header_name);
+  if (config.sources.includes('accept')) names.push('Accept');
+  return names.length ? names.join(', ') : undefined;
 }
 
 function describeSource(source: string, config: VersionDeprecationConfig): string {

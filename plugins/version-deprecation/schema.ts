@@ -55,6 +55,11 @@ export const fields = {
   accept_param: field.string({ default: 'version', len_min: 1, description: 'Media-type parameter carrying the version (source "accept").' }),
   default_version: field.string({ len_min: 1, description: 'Version used when the request names none; unset: such requests get 400.' }),
   after_sunset: field.string({ one_of: ['reject', 'serve'] as const, default: 'reject', description: 'After sunset_at: answer 410 Gone ("reject"), or keep proxying with the headers only ("serve").' }),
+  vary: field.boolean({
+    default: true,
+    description:
+      'Add Vary naming the version header and/or Accept when those sources are configured, so HTTP caches keep versions apart (one response write per request, also for current versions).',
+  }),
   upstream_header: field.string({ len_min: 1, description: 'Upstream request header set to the resolved version name (e.g. X-Resolved-Version); unset: none.' }),
   problem_type_base: field.string({
     format: 'uri',

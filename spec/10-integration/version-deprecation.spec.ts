@@ -121,7 +121,9 @@ describe.each(SERVER_KINDS)('version-deprecation through the Kong emulator (%s s
     expect(lastUpstream().headers['x-resolved-version']).toBe('v2');
     expect(res.headers.has('deprecation')).toBe(false);
     expect(res.headers.has('sunset')).toBe(false);
-    expect(res.context.pdkCalls).toBe(4); // get_headers, get_path_with_query, set_path, set_header
+    // the version may come from request headers, so caches must key on them
+    expect(res.headers.get('vary')).toBe('X-API-Version, Accept');
+    expect(res.context.pdkCalls).toBe(5); // get_headers, get_path_with_query, set_headers (Vary), set_path, set_header
   });
 
   it('reads the version from a header, a path segment, a query parameter and an Accept media-type parameter', async () => {
@@ -160,6 +162,7 @@ describe.each(SERVER_KINDS)('version-deprecation through the Kong emulator (%s s
       const body = json(res.body);
       expect(body).toMatchObject({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'unsupported-api-version', supported_versions: ['v1', 'v2'] });
       expect(body.requested_version).toMatch(/^v?7$/);
+      expect(res.headers.get('vary')).toBe('X-API-Version, Accept');
       expect(res.context.pdkCalls).toBeLessThanOrEqual(3);
     }
     expect(upstream.requests.length).toBe(before);
