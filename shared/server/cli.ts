@@ -133,6 +133,7 @@ function registerServerMetrics(server: PluginServer): void {
   sampledGauge('kong_plugin_server_events_total', 'Phase events handled', () => server.counters.events);
   sampledGauge('kong_plugin_server_phase_errors_total', 'Phase handlers that threw', () => server.counters.phaseErrors);
   sampledGauge('kong_plugin_server_abandoned_events_total', 'Events Kong never stepped again, swept', () => server.counters.abandonedEvents);
+  sampledGauge('kong_plugin_server_stuck_handlers_total', 'Handlers that never answered within the event timeout, dropped', () => server.counters.stuckHandlers);
   sampledGauge('kong_plugin_server_instances', 'Live plugin instances', () => server.instances.size);
   sampledGauge('kong_plugin_server_events_waiting', 'Events waiting for a Step', () => server.eventsWaiting);
 }

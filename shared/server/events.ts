@@ -45,14 +45,24 @@ export class PhaseEvent {
   private handlerDone = false;
   private finalCall: { Method: string; Args: unknown[] } | undefined;
   ended = false;
-  touchedAt = 0;
+  /** Last time Kong sent something for this event (HandleEvent, Step): the sweeper's clock. */
+  touchedAt: number;
 
   constructor(
     readonly id: number,
     private readonly table: EventTable,
     reply: ReplyTarget,
+    /** Who runs it, for logs: "<plugin>.<phase>". */
+    readonly owner = '',
+    now = Date.now(),
   ) {
     this.reply = reply;
+    this.touchedAt = now;
+  }
+
+  /** True while the plugin's handler runs with Kong's request unanswered (no PDK call out, not finished). */
+  get handlerRunning(): boolean {
+    return !this.ended && this.reply !== undefined && this.outstanding === undefined && !this.handlerDone;
   }
 
   /** The PdkCall given to the `kong` object. */
@@ -69,6 +79,7 @@ export class PhaseEvent {
   /** Kong answered the outstanding call (Step and its variants). */
   step(reply: ReplyTarget, data: unknown): void {
     this.reply = reply;
+    this.touchedAt = Date.now();
     const answered = this.outstanding;
     this.outstanding = undefined;
     this.pump();

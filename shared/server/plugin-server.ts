@@ -24,6 +24,8 @@ export interface ServerCounters {
   events: number;
   phaseErrors: number;
   abandonedEvents: number;
+  /** Handlers that neither called the PDK nor finished within the event timeout. */
+  stuckHandlers: number;
   expiredInstances: number;
   rpcErrors: number;
 }
@@ -35,13 +37,18 @@ export interface ServerCounters {
 export class PluginServer implements EventTable {
   readonly instances: InstanceRegistry;
   private readonly waiting = new Map<number, PhaseEvent>();
+  /**
+   * Events whose handler was still running, with no PDK call out, when HandleEvent returned; with `waiting` this
+   * covers every live event, so a handler that never answers is swept too (most events go straight to `waiting`).
+   */
+  private readonly running = new Map<number, PhaseEvent>();
   private nextEventId: number;
   private readonly eventTimeoutMs: number;
   private readonly instanceIdleMs: number;
   private readonly onPluginError: FailurePolicy;
   private readonly log = childLogger({ component: 'plugin-server' });
   private readonly sweeper: NodeJS.Timeout;
-  readonly counters: ServerCounters = { events: 0, phaseErrors: 0, abandonedEvents: 0, expiredInstances: 0, rpcErrors: 0 };
+  readonly counters: ServerCounters = { events: 0, phaseErrors: 0, abandonedEvents: 0, stuckHandlers: 0, expiredInstances: 0, rpcErrors: 0 };
 
   constructor(
     readonly plugins: ReadonlyMap<string, PluginModule>,
@@ -175,11 +182,12 @@ export class PluginServer implements EventTable {
   private handleEvent(arg: { InstanceId: number; EventName: string }, reply: ReplyTarget): void {
     const instance = this.instances.get(arg?.InstanceId);
     if (!instance) return sendError(reply, `no plugin instance #${arg?.InstanceId}`);
-    instance.lastUsed = Date.now();
     this.counters.events++;
     this.activeEvents++;
     const phase = arg.EventName;
-    const event = new PhaseEvent(this.nextEventId++, this, reply);
+    const now = Date.now();
+    instance.lastUsed = now;
+    const event = new PhaseEvent(this.nextEventId++, this, reply, `${instance.plugin.name}.${phase}`, now);
     const handler = instance.handler[phase];
     if (typeof handler !== 'function') {
       event.handlerFinished();
@@ -196,6 +204,7 @@ export class PluginServer implements EventTable {
         () => event.handlerFinished(),
         (err: unknown) => this.phaseFailed(instance, phase, event, err),
       );
+      if (event.handlerRunning) this.running.set(event.id, event);
     } else {
       event.handlerFinished();
     }
@@ -230,19 +239,33 @@ export class PluginServer implements EventTable {
   settled(event: PhaseEvent): void {
     this.activeEvents--;
     this.waiting.delete(event.id);
+    this.running.delete(event.id);
   }
 
   sweep(nowMs = Date.now()): void {
     const deadline = nowMs - this.eventTimeoutMs;
     const abandoned: PhaseEvent[] = [];
-    for (const event of this.waiting.values()) {
-      if (event.touchedAt < deadline) abandoned.push(event);
+    const stuck: PhaseEvent[] = [];
+    const seen = new Set<PhaseEvent>();
+    for (const events of [this.waiting, this.running]) {
+      for (const event of events.values()) {
+        if (event.touchedAt >= deadline || seen.has(event)) continue;
+        seen.add(event);
+        if (event.handlerRunning) stuck.push(event);
+        else abandoned.push(event);
+      }
     }
     for (const event of abandoned) {
       this.counters.abandonedEvents++;
       event.abandon(`event #${event.id} abandoned: no Step from Kong within ${this.eventTimeoutMs} ms`);
     }
     if (abandoned.length) this.log.warn({ count: abandoned.length }, 'swept events abandoned by Kong');
+    for (const event of stuck) {
+      // Kong's socket timed out long ago; the answer could no longer reach it
+      this.counters.stuckHandlers++;
+      this.log.error({ event: event.id, handler: event.owner, timeout_ms: this.eventTimeoutMs }, 'plugin handler never answered; event dropped');
+      event.abandon(`event #${event.id}: the handler ran longer than ${this.eventTimeoutMs} ms`);
+    }
     const expired = this.instances.expireIdle(this.instanceIdleMs, nowMs);
     this.counters.expiredInstances += expired.length;
     if (expired.length) this.log.info({ count: expired.length }, 'expired idle instances');

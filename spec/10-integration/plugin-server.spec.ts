@@ -41,7 +41,7 @@ describe.each(SERVER_KINDS)('plugin server %s through the Kong emulator', (kind)
   });
 
   it('reads every plugin schema through the query command', () => {
-    expect(kong.pluginNames().sort()).toEqual(['concurrent', 'echo-headers', 'exits', 'noop', 'phase-violator', 'shared-ctx', 'thrower', 'typed']);
+    expect(kong.pluginNames().sort()).toEqual(['concurrent', 'echo-headers', 'exits', 'hangs', 'noop', 'phase-violator', 'shared-ctx', 'thrower', 'typed']);
     const typed = kong.infoFor('typed');
     expect(typed).toMatchObject({ Version: '1.2.3', Priority: 800, Phases: ['access'] });
     expect(typed?.Schema.fields[0].config.fields).toContainEqual({ times: { type: 'integer', default: 1, between: [1, 10], description: 'how often' } });

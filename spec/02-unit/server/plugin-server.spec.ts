@@ -107,6 +107,31 @@ describe('PluginServer (in process, no socket)', () => {
     expect(error).toBe(`event id ${first.EventId} not found`);
   });
 
+  it('drops a handler that never answers once the event timeout has passed', async () => {
+    const id = await start('hangs');
+    server.dispatch('plugin.HandleEvent', [{ InstanceId: id, EventName: 'access' }], { socket, msgid: ++msgid });
+    await flush();
+    expect(server.activeEvents).toBe(1);
+    server.sweep(Date.now() + 500);
+    expect(server.activeEvents).toBe(1);
+    server.sweep(Date.now() + 1500);
+    expect(server.activeEvents).toBe(0);
+    expect(server.counters.stuckHandlers).toBe(1);
+    expect(server.counters.abandonedEvents).toBe(0);
+  });
+
+  it('drops a handler that hangs after a Step, too', async () => {
+    const id = await start('hangs');
+    const [, , , first] = await rpc('plugin.HandleEvent', { InstanceId: id, EventName: 'rewrite' });
+    expect(first.Data.Method).toBe('kong.request.get_method');
+    server.dispatch('plugin.Step', [{ EventId: first.EventId, Data: 'GET' }], { socket, msgid: ++msgid });
+    await flush();
+    expect(server.activeEvents).toBe(1);
+    server.sweep(Date.now() + 1500);
+    expect(server.activeEvents).toBe(0);
+    expect(server.counters.stuckHandlers).toBe(1);
+  });
+
   it('answers a throwing phase with kong.response.error(500) when failing closed', async () => {
     const id = await start('thrower');
     const [, , , first] = await rpc('plugin.HandleEvent', { InstanceId: id, EventName: 'access' });
