@@ -1,3 +1,5 @@
+import calculateSlot from 'cluster-key-slot';
+import type { Cluster } from 'ioredis';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker';
 import { isReady, type SharedConnection } from './connection';
 import { withDeadline } from './deadline';
@@ -10,18 +12,22 @@ type Increment = { inc(): void };
 
 const READY_POLL_MS = 10;
 
+const SEVERITY: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
 /**
  * What plugins hold: one Redis target seen through a circuit breaker and a hard deadline. Cheap; many handles may
- * share one connection.
+ * share one connection. On a cluster each master has its own breaker (chosen by the slot of the first key), so one
+ * dead master fails fast for its own slots only while the other masters keep serving.
  */
 export class RedisHandle {
   readonly target: string;
   private readonly breaker: CircuitBreaker;
+  private readonly masterBreakers: Map<string, CircuitBreaker> | undefined;
   private readonly timeoutMs: number;
   private readonly outcomes: Record<CommandOutcome, Increment>;
   private readonly timedOut: () => Error;
-  private readonly onSuccess: (reply: unknown) => unknown;
-  private readonly onFailure: (err: unknown) => never;
+  private readonly gauge: { set(value: number): void };
+  private readonly now: (() => number) | undefined;
 
   constructor(
     private readonly connection: SharedConnection,
@@ -38,39 +44,59 @@ export class RedisHandle {
       timeout: commandsTotal.labels(metric, 'timeout'),
       rejected: commandsTotal.labels(metric, 'rejected'),
     };
-    const gauge = breakerStateGauge.labels(metric);
-    gauge.set(BREAKER_STATE_VALUE.closed);
-    this.breaker = new CircuitBreaker({
+    this.gauge = breakerStateGauge.labels(metric);
+    this.gauge.set(BREAKER_STATE_VALUE.closed);
+    this.now = now;
+    this.breaker = this.newBreaker(undefined);
+    this.masterBreakers = config.mode === 'cluster' ? new Map() : undefined;
+    this.timedOut = () => new RedisUnavailableError('timeout', this.target);
+  }
+
+  private newBreaker(master: string | undefined): CircuitBreaker {
+    const config = this.config;
+    return new CircuitBreaker({
       failureThreshold: config.breaker.failure_threshold,
       openMs: config.breaker.open_ms,
-      now,
+      now: this.now,
       onStateChange: (from, to, failures) => {
-        gauge.set(BREAKER_STATE_VALUE[to]);
-        const fields = { from, to, consecutive_failures: failures, open_ms: config.breaker.open_ms };
-        if (to === 'open') connection.log.warn(fields, 'redis circuit breaker opened');
-        else connection.log.info(fields, `redis circuit breaker ${to}`);
+        this.gauge.set(BREAKER_STATE_VALUE[this.state()]);
+        const fields = { from, to, consecutive_failures: failures, open_ms: config.breaker.open_ms, master };
+        if (to === 'open') this.connection.log.warn(fields, 'redis circuit breaker opened');
+        else this.connection.log.info(fields, `redis circuit breaker ${to}`);
       },
     });
-    this.timedOut = () => new RedisUnavailableError('timeout', this.target);
-    this.onSuccess = (reply) => {
-      this.breaker.success();
-      this.outcomes.ok.inc();
-      return reply;
-    };
-    this.onFailure = (err) => {
-      const failure = classifyFailure(err);
-      if (failure.kind === 'caller') {
-        // The server answered: it is reachable, whatever the caller got wrong.
-        this.breaker.success();
-        this.outcomes.error.inc();
-        throw err;
-      }
-      this.breaker.failure();
-      this.outcomes[failure.reason === 'timeout' ? 'timeout' : 'error'].inc();
-      throw err instanceof RedisUnavailableError
-        ? err
-        : new RedisUnavailableError(failure.reason, this.target, { cause: err });
-    };
+  }
+
+  /** The breaker guarding `key`: its slot's master on a cluster (once the slot map is known), else the handle's. */
+  private breakerFor(key: RedisArg | undefined): CircuitBreaker {
+    if (!this.masterBreakers || (typeof key !== 'string' && !Buffer.isBuffer(key))) return this.breaker;
+    const master = (this.connection.client as Cluster).slots?.[calculateSlot(key)]?.[0];
+    if (!master) return this.breaker;
+    let breaker = this.masterBreakers.get(master);
+    if (!breaker) {
+      breaker = this.newBreaker(master);
+      this.masterBreakers.set(master, breaker);
+    }
+    return breaker;
+  }
+
+  private succeeded(breaker: CircuitBreaker, reply: unknown): unknown {
+    breaker.success();
+    this.outcomes.ok.inc();
+    return reply;
+  }
+
+  private failed(breaker: CircuitBreaker, err: unknown): never {
+    const failure = classifyFailure(err);
+    if (failure.kind === 'caller') {
+      // The server answered: it is reachable, whatever the caller got wrong.
+      breaker.success();
+      this.outcomes.error.inc();
+      throw err;
+    }
+    breaker.failure();
+    this.outcomes[failure.reason === 'timeout' ? 'timeout' : 'error'].inc();
+    throw err instanceof RedisUnavailableError ? err : new RedisUnavailableError(failure.reason, this.target, { cause: err });
   }
 
   /** One script call (EVALSHA, EVAL on NOSCRIPT), bounded by command_timeout_ms as a whole. */
@@ -80,16 +106,19 @@ export class RedisHandle {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.execute((client) => script.run(client, keys, args));
+    return this.execute(this.breakerFor(keys[0]), (client) => script.run(client, keys, args));
   }
 
-  /** A plain command, e.g. `command('hgetall', key)`. Replies are ioredis' (hgetall: an object). */
+  /** A plain command whose first argument is its key, e.g. `command('hgetall', key)`. Replies are ioredis'. */
   command(name: string, ...args: RedisArg[]): Promise<unknown> {
-    return this.execute((client) => client.call(name, ...args));
+    return this.execute(this.breakerFor(args[0]), (client) => client.call(name, ...args));
   }
 
+  /** The worst state among the handle's breakers (on a cluster: one per master). */
   state(): BreakerState {
-    return this.breaker.state;
+    let worst = this.breaker.state;
+    if (this.masterBreakers) for (const b of this.masterBreakers.values()) if (SEVERITY[b.state] > SEVERITY[worst]) worst = b.state;
+    return worst;
   }
 
   /**
@@ -107,8 +136,8 @@ export class RedisHandle {
     }
   }
 
-  private execute(work: (client: RedisClient) => Promise<unknown>): Promise<unknown> {
-    if (!this.breaker.tryAcquire()) {
+  private execute(breaker: CircuitBreaker, work: (client: RedisClient) => Promise<unknown>): Promise<unknown> {
+    if (!breaker.tryAcquire()) {
       this.outcomes.rejected.inc();
       return Promise.reject(new RedisUnavailableError('circuit_open', this.target));
     }
@@ -118,6 +147,9 @@ export class RedisHandle {
     } catch (err) {
       pending = Promise.reject(err);
     }
-    return withDeadline(pending, this.timeoutMs, this.timedOut).then(this.onSuccess, this.onFailure);
+    return withDeadline(pending, this.timeoutMs, this.timedOut).then(
+      (reply) => this.succeeded(breaker, reply),
+      (err: unknown) => this.failed(breaker, err),
+    );
   }
 }

@@ -112,6 +112,40 @@ describe('Redis Cluster', () => {
     expect(reply).toBe('OK');
   });
 
+  it('opens the breaker of a dead master only: the other masters\' slots keep being served', async () => {
+    const guarded = getRedis({
+      mode: 'cluster',
+      host: '127.0.0.1',
+      port: cluster.ports[0],
+      nodes: cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
+      command_timeout_ms: 300,
+      breaker: { failure_threshold: 3, open_ms: 300 },
+    });
+    const victim = cluster.nodes[2];
+    let deadKey = '';
+    let liveKey = '';
+    for (let i = 0; (!deadKey || !liveKey) && i < 200; i++) {
+      if ((await ownerPort(`{m${i}}`)) === victim.port) deadKey ||= `{m${i}}`;
+      else liveKey ||= `{m${i}}`;
+    }
+    await expect(guarded.command('set', deadKey, 'a')).resolves.toBe('OK');
+    await victim.kill();
+    for (let i = 0; i < 3; i++) await expect(guarded.command('get', deadKey)).rejects.toMatchObject({ reason: expect.not.stringMatching('circuit_open') });
+    await expect(guarded.command('get', deadKey)).rejects.toMatchObject({ reason: 'circuit_open' });
+    expect(guarded.state()).toBe('open');
+    for (let i = 0; i < 5; i++) await expect(guarded.command('set', liveKey, String(i))).resolves.toBe('OK');
+    await victim.restart();
+    await cluster.waitUntilOk();
+    const deadline = Date.now() + 5000;
+    let reply: unknown;
+    while (Date.now() < deadline && reply !== 'OK') {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      reply = await guarded.command('set', deadKey, 'back').catch(() => undefined);
+    }
+    expect(reply).toBe('OK');
+    expect(guarded.state()).toBe('closed');
+  });
+
   it('plain commands route by key', async () => {
     await expect(redis.command('hset', 'plan:{gold}', 'limit', '1000')).resolves.toBe(1);
     await expect(redis.command('hgetall', 'plan:{gold}')).resolves.toEqual({ limit: '1000' });
