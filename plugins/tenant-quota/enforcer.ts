@@ -73,6 +73,13 @@ class DegradedState {
   }
 }
 
+/**
+ * One local limiter per plugin-server process, like Redis is one store: Kong runs one instance per config in every
+ * nginx worker, all in this process, and their fallback limits must be one budget, not one per worker. Its keys
+ * are the Redis keys, so configs share counters exactly where they would share them in Redis.
+ */
+const processLocalLimiter = new LocalLimiter();
+
 export class Enforcer {
   readonly redis: RedisHandle;
   private readonly local: LocalLimiter | undefined;
@@ -92,7 +99,7 @@ export class Enforcer {
   ) {
     this.redis = redis ?? getRedis(redisTarget(config.redis));
     this.mode = config.on_redis_failure;
-    this.local = this.mode === 'local' ? new LocalLimiter() : undefined;
+    this.local = this.mode === 'local' ? processLocalLimiter : undefined;
     this.state = new DegradedState(log, this.redis.target, this.mode);
     this.useRedisTime = config.time_source === 'redis';
     this.prefix = config.key_prefix;

@@ -46,6 +46,8 @@ describe.each(SERVER_KINDS)('tenant-quota under Redis faults (%s plugin server)'
     });
     kong = await startKong({
       kind,
+      // two nginx workers: two instances per config in one plugin-server process, which must share local limits
+      workers: 2,
       pluginsDir: tenantQuotaPluginDir(),
       config: {
         _format_version: '3.0',
