@@ -132,7 +132,8 @@ export class Enforcer {
   }
 
   /** Gives a 5xx request's units back; a failure is logged, never thrown (the response is already gone). */
-  async refund(keys: string[], args: Array<string | number>, cost: number, now: number): Promise<boolean> {
+  async refund(keys: string[], args: Array<string | number>, cost: number, now: number, local = false): Promise<boolean> {
+    if (local) return (this.local?.refund(keys, args, cost, now) ?? 0) > 0;
     try {
       const script = scriptFor(refundScripts, 'tenant-quota-refund', REFUND_LUA, keys.length);
       await this.redis.runScript(script, keys, [this.useRedisTime ? 0 : now, cost, ...args]);

@@ -126,10 +126,10 @@ export class TenantQuotaHandler implements PhaseHandler {
     }
     const headers = rateLimitHeaders(this.style, plan.applied, decision.results, false);
     if (Object.keys(headers).length) await pdk.response.setHeaders(headers);
-    if (this.config.refund_5xx && !denied && !local && cost > 0) {
+    if (this.config.refund_5xx && !denied && cost > 0) {
       const args: Array<string | number> = [];
       plan.applied.forEach((_, i) => args.push(plan.args[i * 4] as string, plan.args[i * 4 + 1] as number, plan.args[i * 4 + 2] as number, decision.results[i].token));
-      await pdk.ctx.set(REFUND_CTX_KEY, JSON.stringify({ t: rawTenant, k: plan.keys, a: args, c: cost }));
+      await pdk.ctx.set(REFUND_CTX_KEY, JSON.stringify({ t: rawTenant, k: plan.keys, a: args, c: cost, l: local ? 1 : 0 }));
     }
   }
 
@@ -140,8 +140,9 @@ export class TenantQuotaHandler implements PhaseHandler {
     if (!(status >= 500)) return;
     const saved = await pdk.ctx.get<string>(REFUND_CTX_KEY);
     if (typeof saved !== 'string') return;
-    const { t, k, a, c } = JSON.parse(saved) as { t: string; k: string[]; a: Array<string | number>; c: number };
-    const ok = await this.enforcer.refund(k, a, c, this.clock.now());
+    const { t, k, a, c, l } = JSON.parse(saved) as { t: string; k: string[]; a: Array<string | number>; c: number; l?: number };
+    // a local admission is refunded locally: Redis never counted it
+    const ok = await this.enforcer.refund(k, a, c, this.clock.now(), l === 1);
     refundsTotal.inc({ tenant: this.tenants.value(t), result: ok ? 'refunded' : 'failed' });
   }
 

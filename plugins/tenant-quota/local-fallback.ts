@@ -57,12 +57,14 @@ export class LocalLimiter {
         if (entry) entry.used = used;
         const reset = log.length ? Math.ceil(log[0][0] + p2 - now) : p2;
         if (used + cost <= q) {
-          results.push({ allowed: true, remaining: q - used - cost, resetMs: reset, retryMs: 0, token: '' });
+          const seq = (entry?.seq ?? 0) + 1;
+          // the token names this write for a refund, as the script's sorted-set member does
+          results.push({ allowed: true, remaining: q - used - cost, resetMs: reset, retryMs: 0, token: String(seq) });
           writes.push(() => {
             const e = entry ?? { value: 0, expiresAt: 0, log, used: 0, seq: 0 };
-            e.seq = (e.seq ?? 0) + 1;
+            e.seq = seq;
             e.log = log;
-            log.push([now, cost, e.seq]);
+            log.push([now, cost, seq]);
             e.used = (e.used ?? 0) + cost;
             e.expiresAt = now + p2;
             this.put(key, e);
@@ -92,6 +94,41 @@ export class LocalLimiter {
     const allowed = results.every((r) => r.allowed);
     if (allowed && consume && cost > 0) for (const write of writes) write();
     return { allowed, now, results };
+  }
+
+  /**
+   * Gives back what an admitted request consumed (refund of a 5xx), with the script's semantics: `args` holds
+   * kind, q, p2 and the result's token per limit, `keys` the plan's keys. Returns how many limits were refunded.
+   */
+  refund(keys: readonly string[], args: ReadonlyArray<string | number>, cost: number, now: number): number {
+    let refunded = 0;
+    let ki = 0;
+    for (let i = 0; i + 3 < args.length; i += 4) {
+      const kind = String(args[i]);
+      const q = Number(args[i + 1]);
+      const p2 = Number(args[i + 2]);
+      const token = String(args[i + 3]);
+      const key = keys[ki];
+      ki += kind === 's' ? 2 : 1;
+      const entry = this.live(key, now);
+      if (!entry) continue;
+      if (kind === 'g') {
+        entry.value -= cost * (p2 / q);
+        if (entry.value <= now) this.entries.delete(key);
+        else entry.expiresAt = Math.max(now + 1, Math.ceil(entry.value));
+        refunded++;
+      } else if (kind === 's') {
+        const at = entry.log?.findIndex(([, , seq]) => String(seq) === token) ?? -1;
+        if (at < 0 || !entry.log) continue;
+        const [[, spent]] = entry.log.splice(at, 1);
+        entry.used = (entry.used ?? 0) - spent;
+        refunded++;
+      } else if (entry.value > 0) {
+        entry.value -= Math.min(entry.value, cost);
+        refunded++;
+      }
+    }
+    return refunded;
   }
 
   clear(): void {

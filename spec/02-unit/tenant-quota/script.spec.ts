@@ -134,6 +134,23 @@ describe('tenant-quota script (real Redis) and local limiter: same decisions', (
     expect(peek.results.map((r) => r.remaining)).toEqual([9, 9, 99]);
   });
 
+  it('the local limiter refunds the same way', () => {
+    const limits = [
+      compileLimit(limit({ name: 'daily', algorithm: 'calendar', limit: 10, period: 'day' }), cal),
+      compileLimit(limit({ name: 'burst', algorithm: 'gcra', limit: 10, window_seconds: 100 }), cal),
+      compileLimit(limit({ name: 'win', algorithm: 'sliding_window', limit: 100, window_seconds: 60 }), cal),
+    ];
+    const local = new LocalLimiter();
+    const plan = planRequest(PREFIX, limits, { tenant: tenant(), consumer: '_', endpoint: 'r' }, T0);
+    local.check(plan, 1, T0);
+    const second = local.check(plan, 2, T0);
+    const args: Array<string | number> = [];
+    plan.applied.forEach((_, i) => args.push(plan.args[i * 4] as string, plan.args[i * 4 + 1] as number, plan.args[i * 4 + 2] as number, second.results[i].token));
+    expect(local.refund(plan.keys, args, 2, T0)).toBe(3);
+    expect(local.check(plan, 0, T0, false).results.map((r) => r.remaining)).toEqual([9, 9, 99]);
+    expect(local.refund(plan.keys, args, 2, T0)).toBe(2); // the sliding entry is gone; counters only go down to what is left
+  });
+
   it('a tenant name cannot escape its hash tag', () => {
     const plan = planRequest(PREFIX, [compileLimit(limit({ name: 'd', algorithm: 'calendar', limit: 1, period: 'day' }), cal)], { tenant: 'a}:{b', consumer: '_', endpoint: 'r' }, T0);
     expect(plan.keys[0].startsWith('tqunit:{a%7D%3A%7Bb}:t:d:')).toBe(true);
