@@ -4,13 +4,21 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { encode } from '@msgpack/msgpack';
-import { KongEmulator } from '../../devkit/emulator/kong';
+import { KongEmulator, type EmulatorOptions } from '../../devkit/emulator/kong';
 import { PluginServerProcess, serverDefinition } from '../../devkit/emulator/plugin-server-process';
 import { StreamDecoder } from '../../shared/server/codec';
 import { SERVER_KINDS, startUpstream, type TestUpstream } from '../helpers/kong-harness';
 
 /** Each fact of ../shared/kong-plugin-server.md, checked through the emulator against both plugin servers. */
 const FACTS = path.join(__dirname, '..', 'fixtures', 'facts-plugins');
+
+/** An emulator on the facts plugins, one service at `upstreamUrl` with these routes. */
+async function factsKong(kind: 'ours' | 'stock', upstreamUrl: string, routes: Array<Record<string, unknown>>, options: EmulatorOptions = {}): Promise<KongEmulator> {
+  const kong = new KongEmulator(options);
+  await kong.addServer({ kind, pluginsDir: FACTS });
+  kong.configure({ _format_version: '3.0', services: [{ name: 'svc', url: upstreamUrl, routes }] });
+  return kong;
+}
 
 describe.each(SERVER_KINDS)('protocol facts under the %s server', (kind) => {
   let upstream: TestUpstream;
@@ -19,22 +27,16 @@ describe.each(SERVER_KINDS)('protocol facts under the %s server', (kind) => {
 
   beforeAll(async () => {
     upstream = await startUpstream();
-    kong = new KongEmulator({ trace: (direction, message) => transcript.push([direction, message]) });
-    await kong.addServer({ kind, pluginsDir: FACTS });
-    kong.configure({
-      _format_version: '3.0',
-      services: [
-        {
-          name: 'svc',
-          url: upstream.url,
-          routes: [
-            { name: 'p', paths: ['/p'], plugins: [{ name: 'p', config: { message: 'hi' } }] },
-            { name: 'facts', paths: ['/facts'], plugins: [{ name: 'facts', config: { count: 3 } }] },
-            { name: 'log-timer', paths: ['/log-timer'], plugins: [{ name: 'log-timer' }] },
-          ],
-        },
+    kong = await factsKong(
+      kind,
+      upstream.url,
+      [
+        { name: 'p', paths: ['/p'], plugins: [{ name: 'p', config: { message: 'hi' } }] },
+        { name: 'facts', paths: ['/facts'], plugins: [{ name: 'facts', config: { count: 3 } }] },
+        { name: 'log-timer', paths: ['/log-timer'], plugins: [{ name: 'log-timer' }] },
       ],
-    });
+      { trace: (direction, message) => transcript.push([direction, message]) },
+    );
   });
   afterAll(async () => {
     await kong.close();
@@ -155,21 +157,10 @@ describe.each(SERVER_KINDS)('headers set before proxying, under the %s server', 
       res.writeHead(200, { 'X-Dup': 'upstream', 'Content-Type': 'application/json' });
       res.end('{}');
     });
-    kong = new KongEmulator();
-    await kong.addServer({ kind, pluginsDir: FACTS });
-    kong.configure({
-      _format_version: '3.0',
-      services: [
-        {
-          name: 'svc',
-          url: upstream.url,
-          routes: [
-            { name: 'streamed', paths: ['/streamed'], plugins: [{ name: 'dup-header' }] },
-            { name: 'buffered', paths: ['/buffered'], plugins: [{ name: 'dup-header' }, { name: 'buffering' }] },
-          ],
-        },
-      ],
-    });
+    kong = await factsKong(kind, upstream.url, [
+      { name: 'streamed', paths: ['/streamed'], plugins: [{ name: 'dup-header' }] },
+      { name: 'buffered', paths: ['/buffered'], plugins: [{ name: 'dup-header' }, { name: 'buffering' }] },
+    ]);
   });
   afterAll(async () => {
     await kong.close();
