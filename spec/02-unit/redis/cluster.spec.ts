@@ -42,6 +42,27 @@ async function ownerPort(key: string): Promise<number> {
   throw new Error(`no owner for slot ${slot}`);
 }
 
+/** A key held by `port`'s master and one held elsewhere. */
+async function keysAround(port: number, tag: string): Promise<{ deadKey: string; liveKey: string }> {
+  let deadKey = '';
+  let liveKey = '';
+  for (let i = 0; (!deadKey || !liveKey) && i < 200; i++) {
+    if ((await ownerPort(`{${tag}${i}}`)) === port) deadKey ||= `{${tag}${i}}`;
+    else liveKey ||= `{${tag}${i}}`;
+  }
+  return { deadKey, liveKey };
+}
+
+function clusterHandle(options: { command_timeout_ms: number; breaker: { failure_threshold: number; open_ms?: number } }): RedisHandle {
+  return getRedis({
+    mode: 'cluster',
+    host: '127.0.0.1',
+    port: cluster.ports[0],
+    nodes: cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
+    ...options,
+  });
+}
+
 describe('Redis Cluster', () => {
   it('runs a script on {tenant}-tagged keys, on the node owning the slot', async () => {
     await expect(redis.runScript(CONSUME, ['quota:{acme}:used', 'quota:{acme}:meta'], [3])).resolves.toEqual([3, '3']);
@@ -78,21 +99,9 @@ describe('Redis Cluster', () => {
 
   it('a dead master fails its slots fast while the others serve; it recovers on the same client', async () => {
     // Its own handle (same connection): a breaker that never opens, to observe every call.
-    const observer = getRedis({
-      mode: 'cluster',
-      host: '127.0.0.1',
-      port: cluster.ports[0],
-      nodes: cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
-      command_timeout_ms: 500,
-      breaker: { failure_threshold: 1_000_000 },
-    });
+    const observer = clusterHandle({ command_timeout_ms: 500, breaker: { failure_threshold: 1_000_000 } });
     const victim = cluster.nodes[1];
-    let deadKey = '';
-    let liveKey = '';
-    for (let i = 0; (!deadKey || !liveKey) && i < 200; i++) {
-      if ((await ownerPort(`{k${i}}`)) === victim.port) deadKey ||= `{k${i}}`;
-      else liveKey ||= `{k${i}}`;
-    }
+    const { deadKey, liveKey } = await keysAround(victim.port, 'k');
     await victim.kill();
     for (let i = 0; i < 10; i++) {
       const started = performance.now();
@@ -113,21 +122,9 @@ describe('Redis Cluster', () => {
   });
 
   it('opens the breaker of a dead master only: the other masters\' slots keep being served', async () => {
-    const guarded = getRedis({
-      mode: 'cluster',
-      host: '127.0.0.1',
-      port: cluster.ports[0],
-      nodes: cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
-      command_timeout_ms: 300,
-      breaker: { failure_threshold: 3, open_ms: 300 },
-    });
+    const guarded = clusterHandle({ command_timeout_ms: 300, breaker: { failure_threshold: 3, open_ms: 300 } });
     const victim = cluster.nodes[2];
-    let deadKey = '';
-    let liveKey = '';
-    for (let i = 0; (!deadKey || !liveKey) && i < 200; i++) {
-      if ((await ownerPort(`{m${i}}`)) === victim.port) deadKey ||= `{m${i}}`;
-      else liveKey ||= `{m${i}}`;
-    }
+    const { deadKey, liveKey } = await keysAround(victim.port, 'm');
     await expect(guarded.command('set', deadKey, 'a')).resolves.toBe('OK');
     await victim.kill();
     for (let i = 0; i < 3; i++) await expect(guarded.command('get', deadKey)).rejects.toMatchObject({ reason: expect.not.stringMatching('circuit_open') });
