@@ -181,6 +181,49 @@ describe.each(SERVER_KINDS)('headers set before proxying, under the %s server', 
   });
 });
 
+describe('instances, workers and plugin-server entries', () => {
+  it.each(SERVER_KINDS)('%s: N nginx workers start N instances of one config, all in the one server process', async (kind) => {
+    const upstream = await startUpstream();
+    const starts: unknown[] = [];
+    const kong = await factsKong(kind, upstream.url, [{ name: 'p', paths: ['/p'], plugins: [{ name: 'p' }] }], {
+      workers: 3,
+      trace: (direction, message) => {
+        if (direction === 'K->P' && (message as unknown[])[2] === 'plugin.StartInstance') starts.push(message);
+      },
+    });
+    try {
+      for (let i = 0; i < 6; i++) expect((await kong.request({ path: '/p' })).headers.get('x-b')).toBe('1');
+      expect(starts).toHaveLength(3);
+    } finally {
+      await kong.close();
+      await upstream.close();
+    }
+  });
+
+  it('Kong >= 3.9 uses only the first plugin a plugin-server entry reports (Kong/kong#14701)', async () => {
+    const kong = new KongEmulator({ onlyFirstPluginPerServer: true });
+    try {
+      await kong.addServer({ kind: 'ours', pluginsDir: FACTS });
+      expect(kong.pluginNames()).toHaveLength(1);
+    } finally {
+      await kong.close();
+    }
+  });
+
+  it('refuses a plugin whose Priority is not an integer, as Kong does; ours does not load it at all', async () => {
+    const bad = path.join(__dirname, '..', 'fixtures', 'bad-plugins');
+    await expect(new KongEmulator().addServer({ kind: 'stock', pluginsDir: bad })).rejects.toThrow('fractional: Priority must be an integer');
+    const ours = new KongEmulator();
+    try {
+      await ours.addServer({ kind: 'ours', pluginsDir: bad });
+      expect(ours.pluginNames()).toEqual([]);
+      expect(ours.servers[0].stderr).toMatch(/Priority must be an integer/);
+    } finally {
+      await ours.close();
+    }
+  });
+});
+
 describe('when the plugin server is down', () => {
   it('fails open: Kong logs the RPC error and the request continues', async () => {
     const upstream = await startUpstream();
