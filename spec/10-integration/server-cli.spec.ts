@@ -54,6 +54,21 @@ describe('kong-plugin-server CLI', () => {
     expect(JSON.parse(result.stdout.toString()).length).toBeGreaterThan(3);
   });
 
+  it.each(['ours', 'stock'] as const)('%s: loads an uncompiled TypeScript plugin folder and runs it', async (kind) => {
+    const { KongEmulator } = await import('../../devkit/emulator/kong');
+    const { startUpstream } = await import('../helpers/kong-harness');
+    const upstream = await startUpstream();
+    const kong = new KongEmulator();
+    try {
+      await kong.addServer({ kind, pluginsDir: path.join(__dirname, '..', 'fixtures', 'ts-plugins') });
+      kong.configure({ _format_version: '3.0', services: [{ name: 's', url: upstream.url, routes: [{ name: 'r', paths: ['/'], plugins: [{ name: 'tsdemo' }] }] }] });
+      expect((await kong.request({ path: '/' })).headers.get('x-typescript')).toBe('loaded');
+    } finally {
+      await kong.close();
+      await upstream.close();
+    }
+  });
+
   it('per-plugin mode dumps and serves only the named plugin', () => {
     const result = run(OUR_SERVER, ['-d', FIXTURES, '--plugin', 'noop', '--dump-all-plugins']);
     expect(JSON.parse(result.stdout.toString()).map((i: { Name: string }) => i.Name)).toEqual(['noop']);
