@@ -138,6 +138,17 @@ export class PluginServerProcess {
     await waitForSocket(this.definition.socket, child);
   }
 
+  /**
+   * The server's output once it contains `match` (or as it is after `timeoutMs`): stderr travels on its own pipe,
+   * so a line logged before a reply can arrive after it.
+   */
+  async waitForStderr(match: string | RegExp, timeoutMs = 3000): Promise<string> {
+    const found = () => (typeof match === 'string' ? this.stderr.includes(match) : match.test(this.stderr));
+    const deadline = Date.now() + timeoutMs;
+    while (!found() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    return this.stderr;
+  }
+
   /** A server this emulator did not start (connect mode) has no start command and is never stopped by it. */
   get external(): boolean {
     return this.definition.startCommand.length === 0;

@@ -19,6 +19,8 @@ if (fromEnv.problem) childLogger({ plugin: 'tenant-quota' }).warn(fromEnv.proble
 if (fromEnv.offsetMs !== 0) childLogger({ plugin: 'tenant-quota' }).warn({ offset_ms: fromEnv.offsetMs }, `${CLOCK_OFFSET_ENV} is set: calendar windows use a shifted clock (test hook)`);
 export const processClock: Clock = offsetClock(fromEnv.offsetMs);
 
+const MAX_MATCHED_PATH = 2048;
+
 /** kong.ctx.shared key carrying what an admitted request consumed, for a refund in the log phase. */
 export const REFUND_CTX_KEY = 'tenant_quota_refund';
 
@@ -159,6 +161,8 @@ export class TenantQuotaHandler implements PhaseHandler {
   private async endpoint(pdk: Pdk): Promise<string> {
     const method = await pdk.request.getMethod();
     const path = await pdk.request.getPath();
+    // operators' patterns see bounded untrusted input (nginx itself caps request lines at 8 KB by default)
+    if (path.length > MAX_MATCHED_PATH) return this.routeEndpoint;
     for (const e of this.endpoints) if ((!e.methods || e.methods.has(method)) && e.pattern.test(path)) return e.name;
     return this.routeEndpoint;
   }

@@ -1,4 +1,5 @@
 import { field, type InferFields } from '../../shared/schema';
+import { unsafePatternReason } from '../../shared/safety/regex-safety';
 import { WEEKDAYS } from './calendar';
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
@@ -213,11 +214,8 @@ export const checks = [
     if (!validZone(c.calendar.time_zone)) return ['calendar.time_zone', `unknown time zone ${c.calendar.time_zone}`];
     if (c.cost.min > c.cost.max) return ['cost.min', 'must not exceed cost.max'];
     for (const [i, e] of (c.endpoints ?? []).entries()) {
-      try {
-        new RegExp(e.path_pattern);
-      } catch (err) {
-        return [`endpoints[${i}].path_pattern`, `invalid regex: ${(err as Error).message}`];
-      }
+      const reason = unsafePatternReason(e.path_pattern);
+      if (reason) return [`endpoints[${i}].path_pattern`, reason];
     }
     if (c.redis.mode === 'sentinel' && !c.redis.sentinel_master) return ['redis.sentinel_master', 'required in sentinel mode'];
     if (c.redis.mode === 'cluster' && c.redis.database !== 0) return ['redis.database', 'cluster mode supports database 0 only'];

@@ -2,6 +2,8 @@ import type { HeaderMultimap } from '../../shared/pdk';
 import type { CompiledVersion, VersionCatalog } from './catalog';
 import type { VersionSource } from './schema';
 
+const MAX_VERSION_SEGMENT = 64;
+
 /** What the handler has read of the request so far; a field stays undefined until a source needs it. */
 export interface RequestSnapshot {
   /** kong.request.get_headers(): lower-case names. */
@@ -86,7 +88,7 @@ export class VersionResolver {
         if (segment === undefined) return undefined;
         const version = this.catalog.lookup(segment);
         if (version) return { kind: 'found', version, source, token: segment };
-        return this.options.pathVersionPattern.test(segment) ? { kind: 'unknown', source, token: truncate(segment) } : undefined;
+        return this.looksLikeVersion(segment) ? { kind: 'unknown', source, token: truncate(segment) } : undefined;
       }
     }
     if (token === undefined) return undefined;
@@ -97,7 +99,12 @@ export class VersionResolver {
   /** Whether the configured path segment holds a version (known, or shaped like one). */
   pathHoldsVersion(path: string): boolean {
     const segment = pathSegment(path, this.options.pathSegment);
-    return segment !== undefined && (this.catalog.lookup(segment) !== undefined || this.options.pathVersionPattern.test(segment));
+    return segment !== undefined && (this.catalog.lookup(segment) !== undefined || this.looksLikeVersion(segment));
+  }
+
+  /** The operator's pattern sees at most MAX_VERSION_SEGMENT characters of untrusted input: no version is longer. */
+  private looksLikeVersion(segment: string): boolean {
+    return segment.length <= MAX_VERSION_SEGMENT && this.options.pathVersionPattern.test(segment);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { field, type InferFields } from '../../shared/schema';
+import { unsafePatternReason } from '../../shared/safety/regex-safety';
 
 export const SOURCES = ['header', 'path', 'query', 'accept'] as const;
 export type VersionSource = (typeof SOURCES)[number];
@@ -47,7 +48,7 @@ export const fields = {
   query_param: field.string({ default: 'api-version', len_min: 1, description: 'Query parameter carrying the version (source "query").' }),
   path_segment: field.integer({ default: 1, between: [1, 32], description: 'Which path segment holds the version (source "path"): 1 is the first after "/", 2 for /prefix/v2/...' }),
   path_version_pattern: field.string({
-    default: '^v[0-9]+([.][0-9]+)*$',
+    default: '^v[0-9]+([.][0-9]+)?([.][0-9]+)?$',
     len_min: 1,
     description: 'JavaScript regex: a path segment that is not a configured version but matches this is an unknown version (400); otherwise the path carries no version.',
   }),
@@ -175,12 +176,8 @@ const defaultVersionKnown: Check = (config) => {
 };
 
 const patternCompiles: Check = (config) => {
-  try {
-    new RegExp(config.path_version_pattern);
-    return undefined;
-  } catch (err) {
-    return ['path_version_pattern', `not a valid regular expression: ${(err as Error).message}`];
-  }
+  const reason = unsafePatternReason(config.path_version_pattern);
+  return reason ? ['path_version_pattern', reason] : undefined;
 };
 
 const sourcesUnique: Check = (config) => {

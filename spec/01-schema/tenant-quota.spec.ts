@@ -49,7 +49,8 @@ describe('tenant-quota schema', () => {
     [{ plans: [{ name: 'free', limits: [{ name: 'm', scope: 'tenant', algorithm: 'gcra', limit: 5 }] }] }, 'needs window_seconds'],
     [{ plans: [{ name: 'free', limits: [plans[0].limits[0], plans[0].limits[0]] }] }, 'duplicate limit burst'],
     [{ cost: { min: 5, max: 2 } }, 'config.cost.min'],
-    [{ endpoints: [{ name: 'x', path_pattern: '(' }] }, 'invalid regex'],
+    [{ endpoints: [{ name: 'x', path_pattern: '(' }] }, 'invalid regular expression'],
+    [{ endpoints: [{ name: 'x', path_pattern: '^/(a+)+$' }] }, 'config.endpoints[0].path_pattern: nested quantifiers'],
     [{ key_prefix: 'a{b' }, 'config.key_prefix'],
     [{ plans: [{ name: 'free', limits: [{ name: 'bad name', scope: 'tenant', algorithm: 'gcra', limit: 1, window_seconds: 1 }] }] }, 'config.plans[0].limits[0].name'],
   ])('rejects %j', (override, message) => {

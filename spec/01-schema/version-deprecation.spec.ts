@@ -95,7 +95,8 @@ describe('version-deprecation schema', () => {
 
   it('rejects an unknown default version, a bad pattern, repeated sources and bad field values', () => {
     expect(problemsOf({ versions: [v1, v2], default_version: 'v9' })).toEqual(['config.default_version: "v9" is not a configured version']);
-    expect(problemsOf({ versions: [v1, v2], path_version_pattern: '^v(' })).toEqual([expect.stringMatching(/^config\.path_version_pattern: not a valid regular expression/)]);
+    expect(problemsOf({ versions: [v1, v2], path_version_pattern: '^v(' })).toEqual([expect.stringMatching(/^config\.path_version_pattern: invalid regular expression/)]);
+    expect(problemsOf({ versions: [v1, v2], path_version_pattern: '^v([0-9]+)+$' })).toEqual([expect.stringMatching(/^config\.path_version_pattern: nested quantifiers/)]);
     expect(problemsOf({ versions: [v1, v2], sources: ['path', 'path'] })).toEqual(['config.sources: each source may appear once']);
     expect(problemsOf({ versions: [v1, v2], sources: ['cookie'] })).toContainEqual(expect.stringMatching(/^config\.sources\[0\]: must be one of: header, path, query, accept/));
     expect(problemsOf({ versions: [{ ...v2, name: 'v 2' }] })).toContainEqual(expect.stringMatching(/^config\.versions\[0\]\.name: must match pattern/));

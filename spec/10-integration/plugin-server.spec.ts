@@ -138,7 +138,7 @@ describe('failure policies', () => {
       expect(res.status).toBe(500);
       expect(kong.errors.pop()).toMatch(/config\.greeting: must not be "forbidden"/);
       const server = kong.servers[0];
-      expect(server.stderr).toMatch(/instance start rejected/);
+      expect(await server.waitForStderr(/instance start rejected/)).toMatch(/instance start rejected/);
     } finally {
       await kong.close();
       await upstream.close();

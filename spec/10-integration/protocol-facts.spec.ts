@@ -217,7 +217,7 @@ describe('instances, workers and plugin-server entries', () => {
     try {
       await ours.addServer({ kind: 'ours', pluginsDir: bad });
       expect(ours.pluginNames()).toEqual([]);
-      expect(ours.servers[0].stderr).toMatch(/Priority must be an integer/);
+      expect(await ours.servers[0].waitForStderr(/Priority must be an integer/)).toMatch(/Priority must be an integer/);
     } finally {
       await ours.close();
     }

@@ -112,7 +112,7 @@ describe.each(SERVER_KINDS)('tenant-quota under Redis faults (%s plugin server)'
     expect(Math.max(...durations)).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
     expect(kong.errors).toEqual([]);
     // the state is visible in the plugin server's log, once per transition
-    expect(kong.servers[0].stderr).toContain('tenant-quota: redis unavailable, applying fail_closed');
+    expect(await kong.servers[0].waitForStderr('tenant-quota: redis unavailable, applying fail_closed')).toContain('tenant-quota: redis unavailable, applying fail_closed');
   });
 
   it('Redis restarted: every mode goes back to Redis without a restart of anything', async () => {
@@ -123,7 +123,7 @@ describe.each(SERVER_KINDS)('tenant-quota under Redis faults (%s plugin server)'
     const res = await kong.request({ path: '/fail_closed/x', headers: { 'X-Tenant-ID': tenant() } });
     expect(res.status).toBe(200);
     expect(parseRateLimitList(res.headers.get('ratelimit-policy') as string).burst.q).toBe(10);
-    expect(kong.servers[0].stderr).toContain('tenant-quota: redis answers again');
+    expect(await kong.servers[0].waitForStderr('tenant-quota: redis answers again')).toContain('tenant-quota: redis answers again');
   }, 20_000);
 
   it('Redis paused (SIGSTOP) in the middle of load: no request waits past the timeout; resumes cleanly', async () => {

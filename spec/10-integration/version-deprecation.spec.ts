@@ -232,7 +232,9 @@ describe.each(SERVER_KINDS)('version-deprecation through the Kong emulator (%s s
 
   it('logs the first deprecated call of a consumer once per interval', async () => {
     for (let i = 0; i < 3; i++) await kong.request({ path: '/serving/v1/x', consumer: alice });
-    const events = kong.servers[0].stderr
+    // alice's two first calls (two routes) are logged; stderr can lag behind the responses
+    const logged = await kong.servers[0].waitForStderr(/deprecated_api_version_called[^\n]*"consumer":"alice"[\s\S]*deprecated_api_version_called[^\n]*"consumer":"alice"/);
+    const events = logged
       .split('\n')
       .filter((line) => line.includes('deprecated_api_version_called'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -349,7 +351,7 @@ describe.each(SERVER_KINDS)('version-deprecation across lifecycle boundaries wit
       expect(parseDeprecation(res.headers.get('deprecation') as string).getTime()).toBe(deprecatedAt);
       expect(parseImfFixdate(res.headers.get('sunset') as string).getTime()).toBe(sunsetAt);
       if (status === 410) expect(json(res.body).code).toBe(at > sunsetAt ? 'api-version-sunset' : 'api-version-brownout');
-      expect(kong.servers[0].stderr).toContain('VERSION_DEPRECATION_CLOCK_OFFSET_MS is set');
+      expect(await kong.servers[0].waitForStderr('VERSION_DEPRECATION_CLOCK_OFFSET_MS is set')).toContain('VERSION_DEPRECATION_CLOCK_OFFSET_MS is set');
     } finally {
       await kong.close();
     }

@@ -18,7 +18,7 @@ const base: ResolverOptions = {
   headerName: 'X-API-Version',
   queryParam: 'api-version',
   pathSegment: 1,
-  pathVersionPattern: /^v[0-9]+([.][0-9]+)*$/,
+  pathVersionPattern: /^v[0-9]+([.][0-9]+)?([.][0-9]+)?$/,
   acceptParam: 'version',
 };
 
