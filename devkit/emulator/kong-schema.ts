@@ -27,6 +27,28 @@ export type KongFields = Array<Record<string, KongField>>;
 
 const KNOWN_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'array', 'set', 'map', 'record', 'foreign', 'json']);
 
+/** Field attributes Kong's metaschema knows (field_schema plus its validators, kong/db/schema/metaschema.lua). */
+const KNOWN_ATTRIBUTES = new Set([
+  'type', 'required', 'reference', 'description', 'examples', 'auto', 'unique', 'unique_across_ws', 'on_delete',
+  'default', 'abstract', 'generate_admin_api', 'immutable', 'err', 'encrypted', 'referenceable', 'json_schema',
+  'elements', 'keys', 'values', 'fields', 'entity_checks', 'shorthand_fields', 'nullable', 'len_eq', 'len_min',
+  'len_max', 'between', 'eq', 'ne', 'gt', 'match', 'not_match', 'match_all', 'match_none', 'match_any',
+  'starts_with', 'one_of', 'not_one_of', 'contains', 'is_regex', 'timestamp', 'uuid', 'custom_validator',
+  'mutually_exclusive_subsets',
+]);
+
+/** attribute_types: attributes only some types may carry. */
+const ATTRIBUTE_TYPES: Record<string, string[]> = {
+  between: ['integer', 'number'],
+  len_eq: ['array', 'set', 'string', 'map'],
+  match: ['string'],
+  one_of: ['string', 'number', 'integer'],
+  contains: ['array', 'set'],
+  is_regex: ['string'],
+  timestamp: ['number', 'integer'],
+  uuid: ['string'],
+};
+
 /** Checks the dumped schema itself the way Kong's metaschema would refuse to load it. */
 export function checkSchemaDefinition(fields: unknown, path = 'config'): string[] {
   const problems: string[] = [];
@@ -37,15 +59,30 @@ export function checkSchemaDefinition(fields: unknown, path = 'config'): string[
       continue;
     }
     const [name, field] = Object.entries(entry as Record<string, KongField>)[0];
-    const where = `${path}.${name}`;
-    if (!field || !KNOWN_TYPES.has(field.type)) problems.push(`${where}: unknown type ${String(field?.type)}`);
-    if ((field.type === 'array' || field.type === 'set') && !field.elements) problems.push(`${where}: missing elements`);
-    if (field.type === 'map' && (!field.keys || !field.values)) problems.push(`${where}: missing keys/values`);
-    if (field.type === 'record') problems.push(...checkSchemaDefinition(field.fields, where));
-    if (field.default !== undefined && field.default !== null) {
-      problems.push(...validateValue(field, field.default, `${where}.default`));
-    }
+    problems.push(...checkField(`${path}.${name}`, field));
   }
+  return problems;
+}
+
+function checkField(where: string, field: KongField): string[] {
+  const problems: string[] = [];
+  if (!field || !KNOWN_TYPES.has(field.type)) return [`${where}: unknown type ${String(field?.type)}`];
+  for (const attribute of Object.keys(field)) {
+    if (!KNOWN_ATTRIBUTES.has(attribute)) problems.push(`${where}: unknown field attribute '${attribute}'`);
+    const types = ATTRIBUTE_TYPES[attribute];
+    if (types && !types.includes(field.type)) problems.push(`${where}: field of type '${field.type}' cannot have attribute '${attribute}'`);
+  }
+  if (field.description !== undefined && (typeof field.description !== 'string' || field.description.length < 10 || field.description.length > 500)) {
+    problems.push(`${where}.description: length must be between 10 and 500`);
+  }
+  if ((field.type === 'array' || field.type === 'set') && !field.elements) problems.push(`${where}: field of type '${field.type}' must declare 'elements'`);
+  if (field.type === 'map' && (!field.keys || !field.values)) problems.push(`${where}: field of type 'map' must declare 'keys' and 'values'`);
+  if (field.type === 'record') problems.push(...checkSchemaDefinition(field.fields, where));
+  for (const nested of ['elements', 'keys', 'values'] as const) {
+    const inner = field[nested];
+    if (inner) problems.push(...checkField(`${where}.${nested}`, inner));
+  }
+  if (field.default !== undefined && field.default !== null) problems.push(...validateValue(field, field.default, `${where}.default`));
   return problems;
 }
 

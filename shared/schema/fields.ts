@@ -33,7 +33,11 @@ type Present<O, T> = O extends { required: true } ? T : O extends { default: unk
 function make<T>(kong: KongFieldDef, json: JsonSchema, opts: Common<unknown>): FieldSpec<T> {
   const k: KongFieldDef = { ...kong };
   const j: JsonSchema = { ...json };
-  if (opts.description) {
+  if (opts.description !== undefined) {
+    // Kong's metaschema refuses the whole plugin schema otherwise
+    if (opts.description.length < 10 || opts.description.length > 500) {
+      throw new Error(`field description must be 10-500 characters (Kong's metaschema): "${opts.description}"`);
+    }
     k.description = opts.description;
     j.description = opts.description;
   }

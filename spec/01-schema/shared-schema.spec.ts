@@ -3,19 +3,19 @@ import { definePlugin } from '../../shared/plugin';
 import { ConfigError, defineSchema, field } from '../../shared/schema';
 
 const fields = {
-  name: field.string({ required: true, len_min: 1, description: 'a name' }),
-  mode: field.string({ one_of: ['fast', 'safe'] as const, default: 'safe', description: 'a mode' }),
-  limit: field.integer({ between: [1, 100], default: 10, description: 'a limit' }),
-  ratio: field.number({ gt: 0, description: 'a ratio' }),
-  enabled: field.boolean({ default: true, description: 'a switch' }),
-  when: field.string({ format: 'date-time', description: 'an instant' }),
-  tags: field.set(field.string(), { default: [], description: 'tags' }),
-  items: field.array(field.record({ id: field.string({ required: true, description: 'id' }), weight: field.integer({ default: 1, description: 'w' }) }), {
+  name: field.string({ required: true, len_min: 1, description: 'the name of the thing' }),
+  mode: field.string({ one_of: ['fast', 'safe'] as const, default: 'safe', description: 'how it runs: fast or safe' }),
+  limit: field.integer({ between: [1, 100], default: 10, description: 'the limit of requests' }),
+  ratio: field.number({ gt: 0, description: 'a positive ratio' }),
+  enabled: field.boolean({ default: true, description: 'turns it on or off' }),
+  when: field.string({ format: 'date-time', description: 'an instant in time' }),
+  tags: field.set(field.string(), { default: [], description: 'free-form tags' }),
+  items: field.array(field.record({ id: field.string({ required: true, description: 'the item id' }), weight: field.integer({ default: 1, description: 'the item weight' }) }), {
     default: [],
-    description: 'items',
+    description: 'items to weigh',
   }),
-  labels: field.map(field.string(), field.string(), { description: 'labels' }),
-  nested: field.record({ depth: field.integer({ default: 2, description: 'depth' }) }, { description: 'nested' }),
+  labels: field.map(field.string(), field.string(), { description: 'key-value labels' }),
+  nested: field.record({ depth: field.integer({ default: 2, description: 'how deep it goes' }) }, { description: 'a nested record' }),
 };
 
 const schema = defineSchema('demo', fields, [(c) => (c.name === 'reserved' ? ['name', 'is reserved'] : undefined)]);
@@ -28,16 +28,23 @@ function asKongSendsIt(config: Record<string, unknown>) {
 describe('schema builder: one definition, two schemas', () => {
   it('produces a Kong schema Kong accepts (metaschema-level checks)', () => {
     expect(checkSchemaDefinition(schema.kong)).toEqual([]);
-    expect(schema.kong).toContainEqual({ mode: { type: 'string', one_of: ['fast', 'safe'], default: 'safe', description: 'a mode' } });
-    expect(schema.kong).toContainEqual({ limit: { type: 'integer', between: [1, 100], default: 10, description: 'a limit' } });
+    expect(schema.kong).toContainEqual({ mode: { type: 'string', one_of: ['fast', 'safe'], default: 'safe', description: 'how it runs: fast or safe' } });
+    expect(schema.kong).toContainEqual({ limit: { type: 'integer', between: [1, 100], default: 10, description: 'the limit of requests' } });
     expect(schema.kong).toContainEqual({
       items: {
         type: 'array',
-        elements: { type: 'record', fields: [{ id: { type: 'string', required: true, description: 'id' } }, { weight: { type: 'integer', default: 1, description: 'w' } }] },
+        elements: { type: 'record', fields: [{ id: { type: 'string', required: true, description: 'the item id' } }, { weight: { type: 'integer', default: 1, description: 'the item weight' } }] },
         default: [],
-        description: 'items',
+        description: 'items to weigh',
       },
     });
+  });
+
+  it('is checked against the metaschema rules Kong loads plugin schemas with', () => {
+    expect(checkSchemaDefinition([{ x: { type: 'string', description: 'too short' } }])).toEqual(['config.x.description: length must be between 10 and 500']);
+    expect(checkSchemaDefinition([{ x: { type: 'boolean', one_of: [true] } }])).toEqual(["config.x: field of type 'boolean' cannot have attribute 'one_of'"]);
+    expect(checkSchemaDefinition([{ x: { type: 'string', pattern: '^a' } }])).toEqual(["config.x: unknown field attribute 'pattern'"]);
+    expect(checkSchemaDefinition([{ x: { type: 'array' } }])).toEqual(["config.x: field of type 'array' must declare 'elements'"]);
   });
 
   it('accepts what Kong sends for a valid config, splitting off Kong\'s fields', () => {

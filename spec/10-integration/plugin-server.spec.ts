@@ -44,7 +44,7 @@ describe.each(SERVER_KINDS)('plugin server %s through the Kong emulator', (kind)
     expect(kong.pluginNames().sort()).toEqual(['concurrent', 'echo-headers', 'exits', 'hangs', 'noop', 'phase-violator', 'shared-ctx', 'thrower', 'typed']);
     const typed = kong.infoFor('typed');
     expect(typed).toMatchObject({ Version: '1.2.3', Priority: 800, Phases: ['access'] });
-    expect(typed?.Schema.fields[0].config.fields).toContainEqual({ times: { type: 'integer', default: 1, between: [1, 10], description: 'how often' } });
+    expect(typed?.Schema.fields[0].config.fields).toContainEqual({ times: { type: 'integer', default: 1, between: [1, 10], description: 'how many times to say it' } });
   });
 
   it('reports bundled plugins as running in Kong only', () => {
