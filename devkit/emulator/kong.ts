@@ -366,7 +366,8 @@ function finalize(ctx: RequestContext, response: EmulatedResponse): EmulatedResp
 /** One nginx worker's plugin-server state: RPC clients and the running-instances table of plugin_servers/init.lua. */
 class Worker {
   private readonly clients = new Map<PluginServerProcess, RpcClient>();
-  private readonly running = new Map<string, { id: number | undefined; seq: unknown; plugin: string; starting?: Promise<unknown> }>();
+  private readonly running = new Map<string, { id: number | undefined; seq: unknown; plugin: string; server: PluginServerProcess; starting?: Promise<unknown> }>();
+  private readonly pids = new Map<PluginServerProcess, number>();
 
   constructor(
     readonly id: number,
@@ -377,7 +378,13 @@ class Worker {
   rpcFor(server: PluginServerProcess): RpcClient {
     let client = this.clients.get(server);
     if (!client) {
-      client = new RpcClient(server.definition.socket, { timeoutMs: this.rpcTimeoutMs, trace: this.trace });
+      client = new RpcClient(server.definition.socket, {
+        timeoutMs: this.rpcTimeoutMs,
+        trace: this.trace,
+        onNotification: (label, args) => {
+          if (label === 'serverPid') this.serverPid(server, Number(args));
+        },
+      });
       this.clients.set(server, client);
     }
     return client;
@@ -395,7 +402,12 @@ class Worker {
     }
     if (info && info.id !== undefined && info.seq === plugin.config.__seq__) return info.id;
     const oldId = info?.id;
-    const claim: { id: number | undefined; seq: unknown; plugin: string; starting?: Promise<unknown> } = { id: undefined, seq: plugin.config.__seq__, plugin: plugin.info.Name };
+    const claim: { id: number | undefined; seq: unknown; plugin: string; server: PluginServerProcess; starting?: Promise<unknown> } = {
+      id: undefined,
+      seq: plugin.config.__seq__,
+      plugin: plugin.info.Name,
+      server: plugin.server,
+    };
     this.running.set(plugin.entity.id, claim);
     const starting = rpc.call('plugin.StartInstance', { Name: plugin.info.Name, Config: JSON.stringify(plugin.config) });
     claim.starting = starting;
@@ -409,6 +421,14 @@ class Worker {
     claim.id = status.Id;
     if (oldId !== undefined) await rpc.call('plugin.CloseInstance', oldId).catch(() => undefined);
     return status.Id;
+  }
+
+  /** rpc_notifications:serverPid: a new pid on this socket drops every instance started through it. */
+  private serverPid(server: PluginServerProcess, pid: number): void {
+    const previous = this.pids.get(server);
+    this.pids.set(server, pid);
+    if (previous === undefined || previous === pid) return;
+    for (const [key, info] of this.running) if (info.server === server) this.running.delete(key);
   }
 
   resetPlugin(name: string): void {

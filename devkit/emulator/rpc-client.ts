@@ -34,7 +34,7 @@ export class RpcClient {
 
   constructor(
     readonly socketPath: string,
-    private readonly options: { poolSize?: number; timeoutMs?: number; trace?: RpcTrace } = {},
+    private readonly options: { poolSize?: number; timeoutMs?: number; trace?: RpcTrace; onNotification?: (label: string, args: unknown) => void } = {},
   ) {}
 
   async call(method: string, ...args: unknown[]): Promise<unknown> {
@@ -87,6 +87,11 @@ export class RpcClient {
       const connection: PooledConnection = { socket, decoder: new StreamDecoder(), pending: undefined };
       const onValue = (message: unknown) => {
         this.options.trace?.('P->K', message);
+        if (Array.isArray(message) && message[0] === 2) {
+          // a notification [2, label, args] (mp_rpc.lua: Rpc:notification); Kong keeps reading for its answer
+          this.options.onNotification?.(String(message[1]), message[2]);
+          return;
+        }
         const pending = connection.pending;
         connection.pending = undefined;
         if (!pending) return;
