@@ -1,6 +1,6 @@
 import type { HandlerContext, PhaseHandler } from '../../shared/plugin';
 import type { Logger } from '../../shared/observability/log';
-import type { Pdk } from '../../shared/pdk';
+import { PROBLEM_CONTENT_TYPE, type Pdk } from '../../shared/pdk';
 import { maskBody, type BodyPolicy } from './body-masking';
 import { ContentTypes } from './content-types';
 import { KeyContexts } from './detectors/key-context';
@@ -118,7 +118,7 @@ export class PiiMaskingHandler implements PhaseHandler {
       this.logger.info({ reason: decision.reason, types: [...decision.report.blocked], status: this.config.block_status }, 'pii-masking: response blocked');
       if (encoding) await pdk.response.clearHeader('Content-Encoding');
       const body = problemBody(this.config.block_status, decision.reason, decision.report.blocked);
-      await pdk.response.exit(this.config.block_status, body, { 'Content-Type': 'application/problem+json' });
+      await pdk.response.exit(this.config.block_status, body, { 'Content-Type': PROBLEM_CONTENT_TYPE });
       return;
     }
     maskedBodies.inc({ format: decision.format });

@@ -1,6 +1,6 @@
 import type { HandlerContext, PhaseHandler } from '../../shared/plugin';
 import { childLogger, type Logger } from '../../shared/observability/log';
-import type { HeaderInput, HeaderMultimap, Pdk } from '../../shared/pdk';
+import { exitWithProblem, type HeaderMultimap, type Pdk } from '../../shared/pdk';
 import type { RedisHandle } from '../../shared/redis';
 import { CLOCK_OFFSET_ENV, offsetClock, offsetFromEnv, type Clock } from './clock';
 import { Enforcer, type Verdict } from './enforcer';
@@ -9,7 +9,7 @@ import { IdentityResolver, type RequestFacts } from './identity';
 import type { BoundedLabel } from '../../shared/observability/metrics';
 import { nearLimitTotal, refundsTotal, requestsTotal, tenantLabels, unitsTotal, type Outcome } from './metrics';
 import { PlanResolver } from './plans';
-import { invalidCost, PROBLEM_CONTENT_TYPE, quotaExceeded, temporarilyUnavailable, unidentified, type Problem } from './problem';
+import { invalidCost, quotaExceeded, temporarilyUnavailable, unidentified } from './problem';
 import type { TenantQuotaConfig } from './schema';
 
 type Decided = Extract<Verdict, { source: 'redis' | 'local' }>;
@@ -87,12 +87,12 @@ export class TenantQuotaHandler implements PhaseHandler {
     const who = (await this.identity.resolve(facts)) ?? this.identity.anonymous();
     if (!who) {
       this.count('-', '-', 'unidentified');
-      return answer(pdk, unidentified(this.identity.describe));
+      return exitWithProblem(pdk, unidentified(this.identity.describe));
     }
     const cost = this.cost(facts.headers);
     if (cost === undefined) {
       this.count(who.tenant, '-', 'invalid_cost');
-      return answer(pdk, invalidCost(this.config.cost.header as string, this.config.cost.min, this.config.cost.max));
+      return exitWithProblem(pdk, invalidCost(this.config.cost.header as string, this.config.cost.min, this.config.cost.max));
     }
     const endpoint = this.endpoints.length ? await this.endpoint(pdk) : this.routeEndpoint;
     const choice = await this.plans.resolve(who.tenant);
@@ -105,7 +105,7 @@ export class TenantQuotaHandler implements PhaseHandler {
     if (verdict.source === 'fail_open') return this.count(tenant, choice.plan, 'redis_fail_open');
     if (verdict.source === 'fail_closed') {
       this.count(tenant, choice.plan, 'redis_fail_closed');
-      return answer(pdk, temporarilyUnavailable(this.retryAfterClosed), { 'Retry-After': this.retryAfterClosed });
+      return exitWithProblem(pdk, temporarilyUnavailable(this.retryAfterClosed), { 'Retry-After': this.retryAfterClosed });
     }
     return this.apply(pdk, verdict, who.tenant, tenant, choice.plan, cost);
   }
@@ -119,7 +119,7 @@ export class TenantQuotaHandler implements PhaseHandler {
       this.count(tenant, planName, local ? 'local_limited' : 'limited');
       const violated = plan.applied.filter((_, i) => !decision.results[i].allowed).map((a) => a.limit.name);
       const headers = rateLimitHeaders(this.style, plan.applied, decision.results, true);
-      return answer(pdk, quotaExceeded(rawTenant, violated, retryAfterSeconds(decision.results)), headers);
+      return exitWithProblem(pdk, quotaExceeded(rawTenant, violated, retryAfterSeconds(decision.results)), headers);
     }
     this.count(tenant, planName, denied ? 'shadow_limited' : local ? 'local_allowed' : 'allowed');
     if (!denied) {
@@ -187,9 +187,4 @@ export class TenantQuotaHandler implements PhaseHandler {
       }
     });
   }
-}
-
-/** Ends the request with a problem+json body: one PDK call, the last of the phase. */
-function answer(pdk: Pdk, problem: Problem, headers?: HeaderInput): Promise<void> {
-  return pdk.response.exit(problem.status, JSON.stringify(problem), { ...headers, 'Content-Type': PROBLEM_CONTENT_TYPE });
 }

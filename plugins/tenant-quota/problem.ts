@@ -2,17 +2,9 @@
  * RFC 9457 problem details for the answers this plugin gives. 429 uses the problem type registered by
  * draft-ietf-httpapi-ratelimit-headers (quota-exceeded) with its `violated-policies` member.
  */
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+import type { Problem } from '../../shared/pdk';
 
 const IANA = 'https://iana.org/assignments/http-problem-types#';
-
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  [member: string]: unknown;
-}
 
 export function quotaExceeded(tenant: string, violated: readonly string[], retryAfter: number): Problem {
   return {

@@ -155,13 +155,3 @@ async function run(o: Options, work: (client: Redis | Cluster, o: Options) => Pr
     client.disconnect();
   }
 }
-
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`tenant-usage: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}

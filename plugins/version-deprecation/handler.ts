@@ -1,11 +1,11 @@
 import type { HandlerContext, PhaseHandler } from '../../shared/plugin';
 import { childLogger } from '../../shared/observability/log';
-import type { HeaderInput, Pdk } from '../../shared/pdk';
+import { exitWithProblem, type HeaderInput, type Pdk } from '../../shared/pdk';
 import { UsageRecorder } from './analytics';
 import { VersionCatalog, type CompiledVersion } from './catalog';
 import { CLOCK_OFFSET_ENV, offsetClock, offsetFromEnv, type Clock } from './clock';
 import { formatHttpDate } from './headers';
-import { ProblemFactory, PROBLEM_CONTENT_TYPE, type Problem } from './problem';
+import { ProblemFactory } from './problem';
 import { VersionResolver, type RequestSnapshot } from './resolver';
 import type { VersionDeprecationConfig } from './schema';
 
@@ -88,7 +88,7 @@ export class VersionDeprecationHandler implements PhaseHandler {
       this.usage.rejected(resolution.kind);
       const supported = this.catalog.supportedAt(now, this.afterSunset);
       const problem = resolution.kind === 'unknown' ? this.problems.unsupported(resolution.token, resolution.source, supported) : this.problems.required(supported, this.hint);
-      return answer(pdk, problem, this.vary ? { Vary: this.vary } : undefined);
+      return exitWithProblem(pdk, problem, this.vary ? { Vary: this.vary } : undefined);
     }
 
     const version = resolution.version;
@@ -98,10 +98,10 @@ export class VersionDeprecationHandler implements PhaseHandler {
 
     if (state === 'brownout' && window) {
       const problem = this.problems.brownout(version.name, window.end, version.lifecycle.sunsetAt, version.successor, version.successorUrl);
-      return answer(pdk, problem, { ...this.headersFor(version), 'Retry-After': formatHttpDate(window.end), 'Cache-Control': 'no-store' });
+      return exitWithProblem(pdk, problem, { ...this.headersFor(version), 'Retry-After': formatHttpDate(window.end), 'Cache-Control': 'no-store' });
     }
     if (state === 'sunset' && this.afterSunset === 'reject') {
-      return answer(pdk, this.problems.sunset(version.name, version.lifecycle.sunsetAt, version.successor, version.successorUrl), this.headersFor(version));
+      return exitWithProblem(pdk, this.problems.sunset(version.name, version.lifecycle.sunsetAt, version.successor, version.successorUrl), this.headersFor(version));
     }
     const headers = this.headersFor(version);
     if (headers) await pdk.response.setHeaders(headers);
@@ -126,11 +126,6 @@ async function read(pdk: Pdk, snapshot: RequestSnapshot, what: 'headers' | 'path
   const q = full.indexOf('?');
   snapshot.path = q < 0 ? full : full.slice(0, q);
   snapshot.rawQuery = q < 0 ? '' : full.slice(q + 1);
-}
-
-/** Ends the request with a problem+json body; one PDK call (kong.response.exit), the last of the phase. */
-function answer(pdk: Pdk, problem: Problem, headers?: HeaderInput): Promise<void> {
-  return pdk.response.exit(problem.status, JSON.stringify(problem), { ...headers, 'Content-Type': PROBLEM_CONTENT_TYPE });
 }
 
 /** Caches must key on every request header the version can come from. */

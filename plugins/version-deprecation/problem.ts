@@ -1,19 +1,15 @@
+import type { Problem as BaseProblem } from '../../shared/pdk';
 import { formatHttpDate } from './headers';
 
 /** RFC 9457 problem details for the answers this plugin gives itself. Pure. */
 export type ProblemCode = 'unsupported-api-version' | 'api-version-required' | 'api-version-sunset' | 'api-version-brownout';
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
+export interface Problem extends BaseProblem {
   detail: string;
   /** Stable machine-readable code (also the last segment of `type` when a problem_type_base is configured). */
   code: ProblemCode;
   [extension: string]: unknown;
 }
-
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 const TITLES: Record<ProblemCode, string> = {
   'unsupported-api-version': 'Unsupported API version',

@@ -52,13 +52,3 @@ export async function main(argv: string[] = process.argv, out: NodeJS.WritableSt
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
-
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`version-usage: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}

@@ -1,2 +1,3 @@
 export * from './pdk';
 export * from './types';
+export * from './problem';

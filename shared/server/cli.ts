@@ -137,10 +137,3 @@ function registerServerMetrics(server: PluginServer): void {
   sampledGauge('kong_plugin_server_instances', 'Live plugin instances', () => server.instances.size);
   sampledGauge('kong_plugin_server_events_waiting', 'Events waiting for a Step', () => server.eventsWaiting);
 }
-
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    rootLogger.fatal({ err }, 'plugin server failed to start');
-    process.exit(1);
-  });
-}

@@ -10,6 +10,7 @@ import { parseOptions } from '../../devkit/gateway/options';
 import { probeRedis } from '../../devkit/gateway/redis-probe';
 import { SERVER_KINDS } from '../helpers/kong-harness';
 import { startRedisServer } from '../helpers/redis-servers';
+import { freePort } from '../helpers/ports';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const CONFIG = path.join(FIXTURES, 'gateway-kong.yml');
@@ -36,15 +37,6 @@ function send(port: number, method: string, requestPath: string, headers: http.O
 }
 
 const json = (reply: Reply) => JSON.parse(reply.body.toString('utf8'));
-
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -85,7 +77,7 @@ describe('redis probe', () => {
     } finally {
       await redis.stop();
     }
-    const closed = await probeRedis('127.0.0.1', await closedPort());
+    const closed = await probeRedis('127.0.0.1', await freePort());
     expect(closed.reachable).toBe(false);
     expect(closed.detail).toBe('ECONNREFUSED');
   });
@@ -253,7 +245,7 @@ describe.each(SERVER_KINDS)('npm start (node dist/devkit/gateway/main.js), %s pl
   });
 
   it('serves the config, prints the banner and exits 0 on SIGTERM', async () => {
-    const redisPort = await closedPort();
+    const redisPort = await freePort();
     gateway = await spawnGateway(['--port', '0', '--server', kind, '--config', CONFIG, '--plugins-dir', PLUGINS, '--ephemeral-upstreams'], { REDIS_PORT: String(redisPort) });
     const banner = gateway.stderr();
     const listening = JSON.parse(banner.split('\n').find((line) => line.includes('"msg":"dev gateway listening"')) ?? '{}');

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { decode } from '@msgpack/msgpack';
 import { OUR_SERVER, STOCK_SERVER } from '../../devkit/emulator/plugin-server-process';
 import { RpcClient } from '../../devkit/emulator/rpc-client';
+import { freePort } from '../helpers/ports';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'plugins');
 const NOISY = path.join(__dirname, '..', 'fixtures', 'noisy-plugins');
@@ -106,13 +107,7 @@ describe('kong-plugin-server CLI', () => {
 
 describe('metrics endpoint and connect mode', () => {
   it('serves Prometheus metrics of the server and of plugins on --metrics-port', async () => {
-    const net = await import('node:net');
-    const port = await new Promise<number>((resolve) => {
-      const probe = net.createServer().listen(0, '127.0.0.1', () => {
-        const address = probe.address() as { port: number };
-        probe.close(() => resolve(address.port));
-      });
-    });
+    const port = await freePort();
     const { KongEmulator } = await import('../../devkit/emulator/kong');
     const { startUpstream } = await import('../helpers/kong-harness');
     const upstream = await startUpstream();

@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { KongEmulator } from '../../devkit/emulator/kong';
@@ -31,19 +30,12 @@ function signRs256(payload: Record<string, unknown>, kid = 'k1'): string {
 }
 
 async function startJwks(): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
-  let hits = 0;
   const jwk = { ...rsa.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' };
-  const server = http.createServer((_req, res) => {
-    hits++;
+  const server = await startUpstream((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ keys: [jwk] }));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`,
-    hits: () => hits,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
+  return { url: `${server.url}/jwks.json`, hits: () => server.requests.length, close: server.close };
 }
 
 const PLANS = [

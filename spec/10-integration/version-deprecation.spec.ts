@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { KongEmulator } from '../../devkit/emulator/kong';
 import { BUILT_PLUGINS, ROOT } from '../../devkit/emulator/plugin-server-process';
 import { SERVER_KINDS, startKong, startUpstream, type TestUpstream } from '../helpers/kong-harness';
 import { parseDeprecation, parseImfFixdate, parseLinks } from '../helpers/http-header-checks';
+import { freePort } from '../helpers/ports';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -82,14 +82,6 @@ function kongConfig(upstream: string) {
 
 function json(body: Buffer): Record<string, any> {
   return JSON.parse(body.toString('utf8')) as Record<string, any>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const alice = { id: '8a1e7c1e-0000-4000-8000-000000000001', username: 'alice' };
