@@ -9,4 +9,5 @@ module.exports = {
   maxWorkers: 2,
   setupFiles: ['<rootDir>/spec/setup-env.js'],
   globalSetup: '<rootDir>/spec/global-setup.js',
+  globalTeardown: '<rootDir>/spec/global-teardown.js',
 };

@@ -13,8 +13,15 @@ const MODULES: Array<{ file: string; exportName: string }> = [
   { file: './plugin-server', exportName: 'benchPluginServer' },
   { file: './leak', exportName: 'benchLeak' },
   { file: './version-deprecation', exportName: 'benchVersionDeprecation' },
+  { file: './operator-pattern', exportName: 'benchOperatorPattern' },
   { file: './pii-masking', exportName: 'benchPiiMasking' },
   { file: './tenant-quota', exportName: 'benchTenantQuota' },
+  { file: './bot-guard', exportName: 'benchBotGuard' },
+  { file: './request-guard', exportName: 'benchRequestGuard' },
+  { file: './tenant-quota-vs-rlf', exportName: 'benchTenantQuotaVsRlf' },
+  { file: './plugin-stubs', exportName: 'benchPluginStubs' },
+  { file: './istio-policy-sync', exportName: 'benchIstioPolicySync' },
+  { file: './rest-to-soap', exportName: 'benchRestToSoap' },
 ];
 
 type BenchFunction = () => Promise<BenchReport | string | undefined | void>;

@@ -5,6 +5,7 @@ import { KongEmulator } from '../devkit/emulator/kong';
 import { BUILT_PLUGINS, ROOT } from '../devkit/emulator/plugin-server-process';
 import type { ClientRequest } from '../devkit/emulator/request-context';
 import { startFixedUpstream } from './harness/upstream';
+import { driveEmulator } from './harness/emulator-drive';
 
 /**
  * version-deprecation against an empty access plugin, in the same run, through the Kong emulator and our plugin
@@ -80,28 +81,6 @@ const SCENARIOS: Scenario[] = [
   { name: 'unknown v9: 400 problem', request: { path: '/vd/things', headers: { 'X-API-Version': 'v9' } } },
 ];
 
-async function drive(kong: KongEmulator, request: ClientRequest, durationMs: number, maxRequests: number, concurrency: number) {
-  let started = 0;
-  let done = 0;
-  let calls = 0;
-  let status = 0;
-  const t0 = process.hrtime.bigint();
-  const deadline = Date.now() + durationMs;
-  const lane = async () => {
-    while (started < maxRequests && Date.now() < deadline) {
-      started++;
-      const handled = await kong.handle(request);
-      await handled.logged;
-      calls += handled.context.pdkCalls;
-      status = handled.response.status;
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { requests: done, eventsPerSecond: done / seconds, pdkCallsPerRequest: calls / Math.max(done, 1), status };
-}
-
 export async function benchVersionDeprecation(options: BenchOptions = {}): Promise<BenchResult> {
   const durationMs = options.durationMs ?? 1500;
   const maxRequests = options.maxRequests ?? 50_000;
@@ -128,19 +107,19 @@ export async function benchVersionDeprecation(options: BenchOptions = {}): Promi
         },
       ],
     });
-    const best = new Map<string, Awaited<ReturnType<typeof drive>>>();
-    for (const scenario of SCENARIOS) await drive(kong, scenario.request, 300, 2000, concurrency); // warm-up: instances, JIT, sockets
+    const best = new Map<string, Awaited<ReturnType<typeof driveEmulator>>>();
+    for (const scenario of SCENARIOS) await driveEmulator(kong, scenario.request, 300, concurrency, 2000); // warm-up: instances, JIT, sockets
     for (let round = 0; round < rounds; round++) {
       for (const scenario of SCENARIOS) {
-        const result = await drive(kong, scenario.request, durationMs, maxRequests, concurrency);
+        const result = await driveEmulator(kong, scenario.request, durationMs, concurrency, maxRequests);
         const previous = best.get(scenario.name);
         if (!previous || result.eventsPerSecond > previous.eventsPerSecond) best.set(scenario.name, result);
       }
     }
     const baseline = best.get(SCENARIOS[1].name)?.eventsPerSecond ?? 1;
     const rows: BenchRow[] = SCENARIOS.map((s) => {
-      const r = best.get(s.name) as Awaited<ReturnType<typeof drive>>;
-      return { scenario: s.name, requests: r.requests, eventsPerSecond: Math.round(r.eventsPerSecond), ratio: r.eventsPerSecond / baseline, pdkCallsPerRequest: r.pdkCallsPerRequest, status: r.status };
+      const r = best.get(s.name) as Awaited<ReturnType<typeof driveEmulator>>;
+      return { scenario: s.name, requests: r.requests, eventsPerSecond: Math.round(r.eventsPerSecond), ratio: r.eventsPerSecond / baseline, pdkCallsPerRequest: r.pdkCalls, status: r.status };
     });
     return { name: 'version-deprecation', concurrency, rows, table: formatRows(rows, concurrency) };
   } finally {

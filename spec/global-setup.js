@@ -1,6 +1,7 @@
 // Tests need Redis on 127.0.0.1:6379: start redis-server when it is installed but not answering.
 const net = require('node:net');
 const { spawnSync } = require('node:child_process');
+const { take } = require('./demo-key-space');
 
 function redisAnswers() {
   return new Promise((resolve) => {
@@ -17,6 +18,12 @@ function redisAnswers() {
 }
 
 module.exports = async function globalSetup() {
+  await ensureRedis();
+  // kong.yml's demo keys before any test runs; globalTeardown fails the run when a test touched them
+  globalThis.__demoKeySpace = await take();
+};
+
+async function ensureRedis() {
   if (await redisAnswers()) return;
   const started = spawnSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no']);
   if (started.error) {
@@ -28,4 +35,4 @@ module.exports = async function globalSetup() {
     await new Promise((r) => setTimeout(r, 100));
   }
   process.stderr.write('redis-server did not answer after starting\n');
-};
+}

@@ -3,7 +3,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PluginServerProcess, ROOT, serverDefinition, type ServerKind } from '../../devkit/emulator/plugin-server-process';
-import { LoadDriver } from './load-driver';
+import { KongLikeDriver } from './kong-like-driver';
+import { LoadDriver, type RunOptions, type RunResult } from './load-driver';
+
+/** What the benches need of a Kong-side driver. */
+export interface Driver {
+  startInstance(name: string, config?: Record<string, unknown>): Promise<number>;
+  call(method: string, arg: unknown): Promise<unknown>;
+  run(options: RunOptions): Promise<RunResult>;
+  close(): void;
+}
+
+/** `lean`: LoadDriver (byte templates, fixed lanes); `kong-like`: KongLikeDriver (@msgpack/msgpack, pooled, async). */
+export type DriverKind = 'lean' | 'kong-like';
 
 /** Plain-JS fixture plugins (no build step; both servers load them from the source tree). */
 export const FIXTURE_PLUGINS = path.join(ROOT, 'bench', 'fixtures', 'plugins');
@@ -13,7 +25,7 @@ export interface BenchServer {
   readonly label: string;
   readonly kind: ServerKind;
   readonly process: PluginServerProcess;
-  readonly driver: LoadDriver;
+  readonly driver: Driver;
   readonly pid: number;
   stop(): Promise<void>;
 }
@@ -25,6 +37,8 @@ export interface StartOptions {
   /** Ours only: per-plugin mode (`--plugin <name>`). */
   plugin?: string;
   lanes: number;
+  /** Kong-side driver (default lean). */
+  driver?: DriverKind;
   /** Extra environment for the server, e.g. NODE_OPTIONS=--cpu-prof to profile it. */
   env?: NodeJS.ProcessEnv;
 }
@@ -36,9 +50,9 @@ export async function startBenchServer(options: StartOptions): Promise<BenchServ
   await child.start();
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${options.kind} server has no pid`);
-  let driver: LoadDriver;
+  let driver: Driver;
   try {
-    driver = await LoadDriver.connect(definition.socket, options.lanes);
+    driver = options.driver === 'kong-like' ? await KongLikeDriver.connect(definition.socket, options.lanes) : await LoadDriver.connect(definition.socket, options.lanes);
   } catch (err) {
     await child.stop();
     throw err;
@@ -108,4 +122,17 @@ export function cpuAffinity(pid: number): string {
 /** Sets the affinity of every thread of `pid`. */
 export function pin(pid: number, cpus: string): void {
   execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/** read(2)/write(2)-family syscalls of a process so far (/proc/<pid>/io syscr/syscw; epoll_wait is not counted). */
+export function processSyscalls(pid: number): { reads: number; writes: number } {
+  const io = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+  return { reads: field('syscr'), writes: field('syscw') };
+}
+
+/** Voluntary context switches so far: each time the process blocked in epoll_wait with nothing to do (a wake-up). */
+export function processWakeups(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1] ?? NaN);
 }

@@ -105,9 +105,12 @@ export function parseDeclarative(doc: Raw): KongConfig {
   for (const raw of (doc.plugins ?? []) as Raw[]) {
     const route = raw.route ? routeByName.get(raw.route.name ?? raw.route) : undefined;
     const service = raw.service ? serviceByName.get(raw.service.name ?? raw.service) : undefined;
-    const consumer = raw.consumer ? consumerByName.get(raw.consumer.username ?? raw.consumer) : undefined;
+    // a foreign key names the entity by its endpoint key (username) or its id, as a string or as {username}/{id}
+    const consumerKey = raw.consumer?.username ?? raw.consumer?.id ?? raw.consumer;
+    const consumer = raw.consumer ? (consumerByName.get(consumerKey) ?? config.consumers.find((c) => c.id === consumerKey)) : undefined;
     if (raw.route && !route) throw new Error(`plugin ${raw.name}: unknown route ${JSON.stringify(raw.route)}`);
     if (raw.service && !service) throw new Error(`plugin ${raw.name}: unknown service ${JSON.stringify(raw.service)}`);
+    if (raw.consumer && !consumer) throw new Error(`plugin ${raw.name}: unknown consumer ${JSON.stringify(raw.consumer)}`);
     addPlugin(raw, { route: route?.id, service: service?.id, consumer: consumer?.id });
   }
   return config;

@@ -81,16 +81,23 @@ export class PluginServerProcess {
   query(): PluginInfo[] {
     const [command, ...args] = this.definition.queryCommand;
     const result = spawnSync(command, args, { encoding: 'utf8', env: { ...process.env, ...this.options.env } });
-    if (result.status !== 0) throw new Error(`query command failed (${result.status}): ${result.stderr}`);
-    let infos: PluginInfo[];
+    // query_external_plugin_info (plugin_servers/process.lua) reads the command's stdout and never looks at its
+    // exit status: only what it printed decides
+    let dump: unknown;
     try {
-      infos = JSON.parse(result.stdout) as PluginInfo[];
+      dump = JSON.parse(result.stdout);
     } catch (err) {
-      throw new Error(`query command printed invalid JSON (${(err as Error).message}): ${result.stdout.slice(0, 200)}`);
+      const status = result.status !== 0 ? ` (exit status ${String(result.status)}: ${result.stderr.slice(0, 500)})` : '';
+      throw new Error(`failed decoding plugin info: ${(err as Error).message}: ${result.stdout.slice(0, 200)}${status}`);
     }
+    if (!dump || typeof dump !== 'object') throw new Error(`not a plugin info table: ${result.stdout.slice(0, 200)}`);
+    const infos = ((dump as { Plugins?: PluginInfo[] }).Plugins ?? dump) as PluginInfo[];
     for (const info of infos) {
-      if (!Number.isInteger(info.Priority)) throw new Error(`${info.Name}: Priority must be an integer`);
-      if (info.Version !== undefined && !/^\d+\.\d+\.\d+/.test(info.Version)) throw new Error(`${info.Name}: Version must be x.y.z`);
+      // load_plugin_handler (db/dao/plugins.lua): PRIORITY a valid integer, VERSION a string in "x.y.z" format
+      if (!Number.isInteger(info.Priority)) throw new Error(`Plugin "${info.Name}" cannot be loaded because its PRIORITY field is not a valid integer number, got: "${String(info.Priority)}"`);
+      if (typeof info.Version !== 'string' || !/^\d+\.\d+\.\d+$/.test(info.Version)) {
+        throw new Error(`Plugin "${info.Name}" cannot be loaded because its VERSION field does not follow the "x.y.z" format, got: "${String(info.Version)}"`);
+      }
       const problems = checkSchemaDefinition(info.Schema.fields[0].config.fields);
       if (problems.length) throw new Error(`${info.Name}: invalid schema: ${problems.join('; ')}`);
     }
@@ -132,7 +139,9 @@ export class PluginServerProcess {
       if (this.child === child) this.child = undefined;
       if (!this.stopping && this.options.respawn) {
         this.restarts++;
-        setTimeout(() => void this.start().catch(() => undefined), 1000).unref();
+        setTimeout(() => {
+          if (!this.stopping) void this.start().catch(() => undefined); // stopped meanwhile: stays stopped
+        }, 1000).unref();
       }
     });
     await waitForSocket(this.definition.socket, child);
@@ -171,7 +180,9 @@ export class PluginServerProcess {
   }
 }
 
-async function waitForSocket(socketPath: string, child: ChildProcess, timeoutMs = 15_000): Promise<void> {
+// a bound, not a wait: a plugin server that dies fails at once; one starting on a saturated machine (a dozen
+// servers requiring their dependencies at once) may need tens of seconds
+async function waitForSocket(socketPath: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`plugin server exited with ${child.exitCode} before listening`);

@@ -1,4 +1,6 @@
+import crypto from 'node:crypto';
 import { HeaderMap } from './header-map';
+import { normalizeUri } from './uri';
 
 export type KongPhase = 'rewrite' | 'access' | 'response' | 'log';
 
@@ -63,43 +65,81 @@ export interface EmulatedResponse {
   source: 'exit' | 'service' | 'error';
 }
 
+/** nginx's client_body_buffer_size as Kong sets it (nginx_http_client_body_buffer_size = 8k): larger bodies go to a file. */
+export const CLIENT_BODY_BUFFER_SIZE = 8 * 1024;
+
+/** One `kong.log.set_serialize_value` call, applied when the serializer runs (kong/pdk/log.lua, edit_result). */
+export interface SerializeEdit {
+  key: string;
+  value: unknown;
+  mode: 'set' | 'add' | 'replace';
+}
+
+/** What plugin_servers/plugin.lua saves for an external plugin's log timer, taken when Kong's log phase runs. */
+export interface LogTimerData {
+  serialized: Record<string, unknown>;
+  requestHeaders: HeaderMap;
+  responseHeaders: HeaderMap;
+  responseStatus: number;
+}
+
 /**
- * The state nginx and Kong keep for one request: the client's request, what plugins change of the upstream
- * request, the response under construction, ctx.shared, and the values set for the log serializer.
+ * The state nginx and Kong keep for one request. The request itself is nginx's (ngx.req): kong.service.request
+ * setters change it in place, so later plugins and kong.request see the change; only the upstream scheme and path
+ * live apart (ngx.var.upstream_scheme/upstream_uri). The response headers are nginx's output headers (ngx.header).
  */
 export class RequestContext {
   phase: KongPhase = 'rewrite';
   readonly startedAt = Date.now();
-  readonly method: string;
+  /** $request_id, which Kong uses as the request id (X-Kong-Request-Id, error bodies, serialize). */
+  readonly requestId = crypto.randomBytes(16).toString('hex');
+  /** ngx.var.request_uri: the request line's URI, raw. */
+  readonly requestUri: string;
   readonly scheme: string;
   readonly host: string;
   readonly port: number;
-  readonly rawPath: string;
-  readonly rawQuery: string;
-  readonly headers: HeaderMap;
-  readonly body: Buffer;
   readonly clientIp: string;
+  readonly headers: HeaderMap;
+  method: string;
+  /** ngx.var.args (ngx.req.set_uri_args replaces it; request_uri stays). */
+  rawQuery: string;
+  body: Buffer;
+  /** A body over client_body_buffer_size is in a temp file (ngx.req.get_body_data returns nil) until replaced. */
+  bodyInFile: boolean;
   consumer: Consumer | undefined;
   credential: Credential | undefined;
   route: RouteEntity | undefined;
   service: ServiceEntity | undefined;
+  /** The route's strip_path prefix (match_t.prefix), sent upstream as X-Forwarded-Prefix. */
+  forwardedPrefix: string | undefined;
   currentPluginName = '';
 
-  readonly upstream: { method: string; scheme: string; path: string; rawQuery: string; headers: HeaderMap; body: Buffer | undefined };
+  /** ngx.var.upstream_scheme / upstream_uri / upstream_host (set by the router, then by kong.service.request). */
+  readonly upstream: { scheme: string | undefined; path: string; host?: string };
   readonly sharedCtx = new Map<string, unknown>();
-  readonly serializeOverrides = new Map<string, unknown>();
-  /** Response headers plugins set before the upstream answered (they are applied on top of the upstream's). */
-  readonly pendingResponseHeaders = new HeaderMap();
-  readonly clearedResponseHeaders = new Set<string>();
-  responseStatusOverride: number | undefined;
+  readonly serializeEdits: SerializeEdit[] = [];
+  /** ngx.header: what will be sent downstream (upstream headers are merged in when it answers). */
+  readonly responseHeaders = new HeaderMap();
+  /** ngx.status as set by a plugin or by Kong. */
+  status: number | undefined;
+  /** ctx.buffered_proxying: a plugin of this request has a response handler (plugins_iterator.lua). */
+  buffered = false;
+  /** ctx.KONG_PROXIED: access ended without an exit, so Kong proxies. */
+  proxied = false;
+  /** ctx.KONG_EXITED / ctx.KONG_UNEXPECTED, for kong.response.get_source. */
+  exited = false;
+  unexpected = false;
 
   /** Upstream response, once proxied. */
   serviceResponse: { status: number; headers: HeaderMap; body: Buffer } | undefined;
   /** The response being sent to the client. */
   response: EmulatedResponse | undefined;
-  exited = false;
+  logTimer: LogTimerData | undefined;
   pdkCalls = 0;
+  /** The PDK methods called, in order, as they came off the wire (phase:method). */
+  readonly pdkTrace: string[] = [];
   upstreamLatencyMs = 0;
+  proxyLatencyMs = 0;
 
   constructor(request: ClientRequest) {
     this.method = (request.method ?? 'GET').toUpperCase();
@@ -109,37 +149,26 @@ export class RequestContext {
     this.host = (request.host ?? hostHeader?.split(':')[0] ?? 'localhost').toLowerCase();
     this.port = request.port ?? 8000;
     if (!this.headers.has('host')) this.headers.set('host', `${this.host}:${this.port}`);
-    const queryAt = request.path.indexOf('?');
-    this.rawPath = queryAt >= 0 ? request.path.slice(0, queryAt) : request.path;
+    this.requestUri = request.path;
+    const queryAt = request.path.indexOf('?', 1);
     this.rawQuery = queryAt >= 0 ? request.path.slice(queryAt + 1) : '';
     this.body = typeof request.body === 'string' ? Buffer.from(request.body) : (request.body ?? Buffer.alloc(0));
+    this.bodyInFile = this.body.length > CLIENT_BODY_BUFFER_SIZE;
     this.clientIp = request.clientIp ?? '127.0.0.1';
     this.consumer = request.consumer;
     this.credential = request.credential;
-    this.upstream = {
-      method: this.method,
-      scheme: 'http',
-      path: this.rawPath,
-      rawQuery: this.rawQuery,
-      headers: HeaderMap.from(this.headers),
-      body: undefined,
-    };
+    this.upstream = { scheme: undefined, path: this.rawPath };
   }
 
-  /** nginx's normalized $uri: percent-decoded, dot segments and duplicate slashes removed. */
-  get normalizedPath(): string {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(this.rawPath);
-    } catch {
-      decoded = this.rawPath;
-    }
-    const segments: string[] = [];
-    for (const segment of decoded.split('/')) {
-      if (segment === '' || segment === '.') continue;
-      if (segment === '..') segments.pop();
-      else segments.push(segment);
-    }
-    return '/' + segments.join('/') + (decoded.endsWith('/') && segments.length ? '/' : '');
+  /** kong.request.get_raw_path: request_uri up to its `?`. */
+  get rawPath(): string {
+    const queryAt = this.requestUri.indexOf('?', 1);
+    return queryAt >= 0 ? this.requestUri.slice(0, queryAt) : this.requestUri;
   }
+
+  /** kong.request.get_path and what the router matches on: kong/tools/uri.lua normalize(raw path, true). */
+  get normalizedPath(): string {
+    return normalizeUri(this.rawPath, true);
+  }
+
 }

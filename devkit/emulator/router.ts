@@ -1,10 +1,13 @@
 import type { RouteEntity, ServiceEntity } from './request-context';
+import { escapeUri } from './uri';
 
 export interface RouteMatch {
   route: RouteEntity;
   service: ServiceEntity | undefined;
-  /** The path the upstream receives (strip_path and the service path applied). */
+  /** The path the upstream receives (strip_path and the service path applied, escaped as Kong does). */
   upstreamPath: string;
+  /** match_t.prefix: the matched path when strip_path is on (X-Forwarded-Prefix unless it is "/"). */
+  prefix: string | undefined;
 }
 
 interface CompiledRoute {
@@ -18,7 +21,8 @@ interface CompiledRoute {
 
 /**
  * Kong's router for the subset kong.yml uses here: methods, hosts (with a leading wildcard), path prefixes and
- * `~` regex paths; regex paths win over prefixes, longer prefixes over shorter ones.
+ * `~` regex paths; regex paths win over prefixes, longer prefixes over shorter ones. `path` is the normalized path
+ * (kong/router/utils.lua strip_uri_args normalizes request_uri before matching).
  */
 export class Router {
   private readonly compiled: CompiledRoute[];
@@ -68,8 +72,11 @@ export class Router {
     }
     if (!best) return undefined;
     const { compiled, matched } = best;
-    const remainder = compiled.route.strip_path !== false ? path.slice(matched.length) : path;
-    return { route: compiled.route, service: compiled.service, upstreamPath: joinPaths(compiled.service?.path ?? '/', remainder) };
+    const stripPath = compiled.route.strip_path !== false;
+    const prefix = stripPath ? matched : undefined;
+    const postfix = sanitizePostfix(path.slice((prefix || '/').length));
+    const upstreamPath = escapeUri(upstreamUriV0(stripPath, postfix, path, compiled.service?.path ?? '/'));
+    return { route: compiled.route, service: compiled.service, upstreamPath, prefix };
   }
 }
 
@@ -78,10 +85,24 @@ function hostMatches(pattern: string, host: string): boolean {
   return pattern === host;
 }
 
-/** path_handling "v0": service path and the rest joined with exactly one slash between them. */
-export function joinPaths(servicePath: string, remainder: string): string {
-  if (remainder === '' || remainder === '/') return remainder === '/' && !servicePath.endsWith('/') ? servicePath + '/' : servicePath;
-  if (servicePath.endsWith('/') && remainder.startsWith('/')) return servicePath + remainder.slice(1);
-  if (!servicePath.endsWith('/') && !remainder.startsWith('/')) return servicePath + '/' + remainder;
-  return servicePath + remainder;
+/** sanitize_uri_postfix (kong/router/utils.lua): a leading "./" or "../" of what is left after the prefix goes. */
+function sanitizePostfix(postfix: string): string {
+  if (postfix === '.' || postfix === '..') return '';
+  if (postfix.startsWith('./')) return postfix.slice(2);
+  if (postfix.startsWith('../')) return postfix.slice(3);
+  return postfix;
+}
+
+/** get_upstream_uri_v0 (kong/router/utils.lua): path_handling "v0", case by case as Kong lists them. */
+export function upstreamUriV0(stripPath: boolean, postfix: string, requestPath: string, base: string): string {
+  if (base.endsWith('/')) {
+    if (!stripPath) return base + requestPath.slice(1);
+    if (postfix === '') return base === '/' ? '/' : requestPath.endsWith('/') ? base : base.slice(0, -1);
+    return postfix.startsWith('/') ? base.slice(0, -1) + postfix : base + postfix;
+  }
+  if (stripPath) {
+    if (postfix === '') return requestPath.length > 1 && requestPath.endsWith('/') ? base + '/' : base;
+    return postfix.startsWith('/') ? base + postfix : base + '/' + postfix;
+  }
+  return requestPath === '/' ? base : base + requestPath;
 }

@@ -1,6 +1,5 @@
 import net from 'node:net';
-import { Encoder } from '@msgpack/msgpack';
-import { StreamDecoder } from '../../shared/server/codec';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 
 /** An error string the plugin server answered with (Kong's `return nil, data[3]`). */
 export class RpcError extends Error {
@@ -9,10 +8,57 @@ export class RpcError extends Error {
   }
 }
 
+/**
+ * A broken protocol invariant: Kong asserts the answer is a response (type 1) with the request's msgid; the failed
+ * assert is a Lua error, so the plugin's phase fails with 500 instead of being logged and skipped.
+ */
+export class RpcAssertError extends RpcError {
+  override get name(): string {
+    return 'RpcAssertError';
+  }
+}
+
 interface PooledConnection {
   socket: net.Socket;
-  decoder: StreamDecoder;
-  pending: { msgid: number; resolve(v: unknown): void; reject(e: Error): void } | undefined;
+  chunks: ChunkQueue;
+  pending: { msgid: number; resolve(v: unknown): void; reject(e: Error): void; received(): void } | undefined;
+  idleTimer?: NodeJS.Timeout;
+}
+
+/** lua_socket_keepalive_timeout's default: Kong's setkeepalive() closes a pooled connection idle this long. */
+const KEEPALIVE_MS = 60_000;
+
+/**
+ * The socket's bytes as an async iterable for @msgpack/msgpack's stream decoder: an independent decoder, so a bug
+ * in the server's own codec (shared/server/codec) cannot hide behind the same bug here.
+ */
+class ChunkQueue implements AsyncIterable<Uint8Array> {
+  private readonly queued: Uint8Array[] = [];
+  private wake: (() => void) | undefined;
+  private ended = false;
+
+  push(chunk: Uint8Array): void {
+    this.queued.push(chunk);
+    this.wake?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const next = this.queued.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      if (this.ended) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+  }
 }
 
 // Lua nil fields are absent from maps: {EventId=1, Data=nil} packs as a one-key map.
@@ -34,22 +80,28 @@ export class RpcClient {
 
   constructor(
     readonly socketPath: string,
-    private readonly options: { poolSize?: number; timeoutMs?: number; trace?: RpcTrace; onNotification?: (label: string, args: unknown) => void } = {},
+    private readonly options: { poolSize?: number; timeoutMs?: number; keepaliveMs?: number; trace?: RpcTrace; onNotification?: (label: string, args: unknown) => void } = {},
   ) {}
 
   async call(method: string, ...args: unknown[]): Promise<unknown> {
     const msgid = ++this.msgid;
-    const connection = this.idle.pop() ?? (await this.connect());
+    const connection = this.takeIdle() ?? (await this.connect());
     this.callCount++;
     return new Promise((resolve, reject) => {
+      // ngx.socket's read timeout applies to each receive, not to the whole answer
       const timeoutMs = this.options.timeoutMs ?? 60_000;
-      const timer = setTimeout(() => {
+      const expire = () => {
         connection.pending = undefined;
         connection.socket.destroy();
         reject(new RpcError('timeout'));
-      }, timeoutMs);
+      };
+      let timer = setTimeout(expire, timeoutMs);
       connection.pending = {
         msgid,
+        received: () => {
+          clearTimeout(timer);
+          timer = setTimeout(expire, timeoutMs);
+        },
         resolve: (value) => {
           clearTimeout(timer);
           this.release(connection);
@@ -72,10 +124,19 @@ export class RpcClient {
     this.idle.length = 0;
   }
 
+  private takeIdle(): PooledConnection | undefined {
+    const connection = this.idle.pop();
+    if (connection) clearTimeout(connection.idleTimer);
+    return connection;
+  }
+
   private release(connection: PooledConnection): void {
     if (connection.socket.destroyed) return;
-    if (this.idle.length < (this.options.poolSize ?? 256)) this.idle.push(connection);
-    else {
+    if (this.idle.length < (this.options.poolSize ?? 256)) {
+      this.idle.push(connection);
+      connection.idleTimer = setTimeout(() => connection.socket.end(), this.options.keepaliveMs ?? KEEPALIVE_MS);
+      connection.idleTimer.unref();
+    } else {
       this.all.delete(connection);
       connection.socket.end();
     }
@@ -84,7 +145,7 @@ export class RpcClient {
   private connect(): Promise<PooledConnection> {
     return new Promise((resolve, reject) => {
       const socket = net.createConnection(this.socketPath);
-      const connection: PooledConnection = { socket, decoder: new StreamDecoder(), pending: undefined };
+      const connection: PooledConnection = { socket, chunks: new ChunkQueue(), pending: undefined };
       const onValue = (message: unknown) => {
         this.options.trace?.('P->K', message);
         if (Array.isArray(message) && message[0] === 2) {
@@ -96,9 +157,13 @@ export class RpcClient {
         connection.pending = undefined;
         if (!pending) return;
         const [type, msgid, error, result] = message as [number, number, unknown, unknown];
-        if (type !== 1 || msgid !== pending.msgid) {
+        if (type !== 1) {
           socket.destroy();
-          return pending.reject(new RpcError(`unexpected RPC response ID from plugin server (${msgid} != ${pending.msgid})`));
+          return pending.reject(new RpcAssertError('RPC response expected from Go plugin server'));
+        }
+        if (msgid !== pending.msgid) {
+          socket.destroy();
+          return pending.reject(new RpcAssertError(`unexpected RPC response ID from Go plugin server (${msgid} != ${pending.msgid})`));
         }
         if (error !== null && error !== undefined) {
           this.release(connection);
@@ -106,14 +171,17 @@ export class RpcClient {
         }
         pending.resolve(result);
       };
-      socket.on('data', (chunk) => {
-        try {
-          connection.decoder.push(chunk, onValue);
-        } catch (err) {
-          socket.destroy(err as Error);
-        }
+      const decoding = async () => {
+        for await (const message of new Decoder().decodeStream(connection.chunks)) onValue(message);
+      };
+      decoding().catch((err: Error) => socket.destroy(err));
+      socket.on('data', (chunk: Buffer) => {
+        connection.pending?.received();
+        connection.chunks.push(chunk);
       });
       socket.on('close', () => {
+        connection.chunks.end();
+        clearTimeout(connection.idleTimer);
         this.all.delete(connection);
         const idleAt = this.idle.indexOf(connection);
         if (idleAt >= 0) this.idle.splice(idleAt, 1);

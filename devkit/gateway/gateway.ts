@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { loadKongYaml, type KongConfig } from '../emulator/declarative';
 import { KongEmulator } from '../emulator/kong';
 import type { DemoUpstream } from '../upstreams/demo-upstream';
+import { describePluginEntry } from '../emulator/plugin-entry';
 import { demoUpstreams } from '../upstreams';
 import type { Logger } from '../../shared/observability/log';
 import { startDemoUpstreams, type RunningUpstream } from './demo-upstreams';
@@ -13,7 +14,7 @@ import { GatewayStartError, listenOn } from './listen';
 import type { GatewayOptions } from './options';
 import { reportPlugins } from './plugin-report';
 import { startPluginServers } from './plugin-servers';
-import { probeRedis } from './redis-probe';
+import { probePluginRedis } from './redis-probe';
 import { summarizeRoutes, summarizeUpstreams, type GatewaySummary } from './summary';
 
 export interface RunningGateway {
@@ -63,8 +64,6 @@ export async function startGateway(options: GatewayOptions, log: Logger, hooks: 
     const upstreams = await startDemoUpstreams(hooks.upstreams ?? demoUpstreams, options.ephemeralUpstreams, log);
     cleanups.push(() => Promise.all(upstreams.map((u) => u.close())).then(() => undefined));
     redirectServices(config, upstreams);
-    // before the plugin servers: their start-up queries block the event loop, which would skew the probe's timeout
-    const redis = await probeRedis(options.redis.host, options.redis.port);
 
     const kong = new KongEmulator({ workers: options.workers });
     cleanups.push(async () => {
@@ -81,6 +80,13 @@ export async function startGateway(options: GatewayOptions, log: Logger, hooks: 
     } catch (err) {
       throw new GatewayStartError(`${options.config}: ${(err as Error).message}`);
     }
+    const refused = await kong.startAllInstances();
+    if (refused.length) {
+      const lines = refused.map((r) => `  ${describePluginEntry(r.entity, config)}: ${r.error}`);
+      throw new GatewayStartError(`${options.config}: plugin instances refused to start:\n${lines.join('\n')}\n(check offline first: npx kong-plugins validate ${options.config})`);
+    }
+    // after the plugin servers' start-up queries (they block the event loop, which would skew the probes' timeouts)
+    const redis = await probePluginRedis(config, kong);
 
     const bridge = createHttpBridge(kong, log);
     const server = http.createServer(bridge.listener);

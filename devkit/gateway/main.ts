@@ -6,26 +6,31 @@ import { GatewayStartError } from './listen';
 import { parseOptions, type GatewayOptions } from './options';
 
 const log = childLogger({ component: 'dev-gateway' });
+/** A signal repeated within this window is the same Ctrl-C seen twice, not a request to exit at once. */
+const DUPLICATE_SIGNAL_MS = 1000;
 
 function options(): GatewayOptions {
   try {
     return parseOptions(process.argv.slice(2));
   } catch (err) {
-    // commander has already printed help, the version or the usage error on its own
+    // commander has already printed help, the version or the usage error on its own; a bad KONG_DEV_* variable
+    // (EnvironmentError) is printed here, naming the variable and its value
     if (err instanceof CommanderError) process.exit(err.exitCode);
     process.stderr.write(`kong-dev-gateway: ${(err as Error).message}\n`);
-    process.exit(2);
+    process.exit(1);
   }
 }
 
 function stopOnSignals(gateway: RunningGateway): void {
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // Ctrl-C under `npm start` delivers SIGINT twice: once to the process group, once more forwarded by npm
+      if (Date.now() - stoppingSince < DUPLICATE_SIGNAL_MS) return;
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     log.info({ signal }, 'stopping dev gateway');
     gateway.close().then(
       () => {

@@ -1,7 +1,8 @@
 import type { KongConfig, PluginEntity } from '../emulator/declarative';
+import { isPiiGuard, luajitAvailable } from '../emulator/lua-guard';
 import { KONG_BUNDLED_PLUGINS } from './bundled-plugins';
 
-export type PluginStatus = 'active' | 'kong-only' | 'consumer-scoped' | 'not-loaded' | 'disabled';
+export type PluginStatus = 'active' | 'emulated' | 'kong-only' | 'consumer-scoped' | 'not-loaded' | 'disabled';
 
 export interface PluginReportEntry {
   name: string;
@@ -12,6 +13,7 @@ export interface PluginReportEntry {
 }
 
 const REASONS: Record<Exclude<PluginStatus, 'active'>, string> = {
+  emulated: 'the pii-masking Kong-side guard: its shipped Lua (plugins/pii-masking/kong) runs here with luajit',
   'kong-only': 'runs in Kong only',
   'consumer-scoped': 'consumer-scoped: never applies here (identifying a consumer needs Kong\'s auth plugins)',
   'not-loaded': 'no plugin server serves it here (not built? run `npm run build`)',
@@ -35,6 +37,7 @@ export function reportPlugins(config: KongConfig, served: ReadonlySet<string>): 
     let status: PluginStatus;
     if (!entity.enabled) status = 'disabled';
     else if (served.has(entity.name)) status = entity.consumer ? 'consumer-scoped' : 'active';
+    else if (isPiiGuard(entity) && luajitAvailable()) status = 'emulated';
     else status = KONG_BUNDLED_PLUGINS.has(entity.name) ? 'kong-only' : 'not-loaded';
     const entry: PluginReportEntry = { name: entity.name, scope: scopeOf(entity, config), status };
     if (status !== 'active') entry.reason = REASONS[status];

@@ -2,7 +2,7 @@ import type { KongConfig } from '../emulator/declarative';
 import type { ServerKind } from '../emulator/plugin-server-process';
 import type { RunningUpstream } from './demo-upstreams';
 import type { PluginReportEntry } from './plugin-report';
-import type { RedisProbe } from './redis-probe';
+import type { PluginRedis } from './redis-probe';
 
 export interface RouteSummary {
   name: string;
@@ -28,7 +28,8 @@ export interface GatewaySummary {
   plugins: PluginReportEntry[];
   routes: RouteSummary[];
   upstreams: Array<{ name: string; url: string }>;
-  redis: RedisProbe;
+  /** The Redis of every active plugin entry that has a `redis` block, probed where that block points. */
+  redis: PluginRedis[];
 }
 
 export function summarizeRoutes(config: KongConfig): RouteSummary[] {

@@ -52,7 +52,7 @@ export const piiSamples: DemoUpstream = {
     switch (url.pathname) {
       case '/customers':
         if (url.searchParams.has('gzip')) return send(response, 'application/json', zlib.gzipSync(CUSTOMERS), { 'Content-Encoding': 'gzip' });
-        return send(response, 'application/json', CUSTOMERS, { 'Set-Cookie': 'session=demo-session-secret; Path=/; HttpOnly' });
+        return send(response, 'application/json', CUSTOMERS, { 'Set-Cookie': 'session=demo-session-secret; Path=/; HttpOnly', 'X-Customer-Email': 'jane.doe@example.com', Location: '/customers/jane.doe@example.com' });
       case '/customers.xml':
         return send(response, 'application/xml; charset=utf-8', XML);
       case '/notes.txt':

@@ -10,6 +10,8 @@ export type PathPattern = readonly string[];
 export class FieldRules {
   readonly keys: ReadonlySet<string>;
   readonly paths: PathPattern[];
+  /** The lengths of the paths: a value at another depth is not compared (no per-value walk of a deep stack). */
+  readonly pathLengths: ReadonlySet<number>;
 
   /** Per char code 0-255: can a rule key start with it (in any case, or after a stripped separator)? */
   private readonly firstChars = new Uint8Array(256);
@@ -17,6 +19,7 @@ export class FieldRules {
   constructor(keys: readonly string[], paths: readonly string[]) {
     this.keys = new Set(keys.map(normalizeKey));
     this.paths = paths.map(parsePath);
+    this.pathLengths = new Set(this.paths.map((p) => p.length));
     for (const key of this.keys) {
       this.mark(key.charCodeAt(0));
       this.mark(key.toUpperCase().charCodeAt(0));
@@ -24,9 +27,30 @@ export class FieldRules {
     for (const c of '_-. ') this.mark(c.charCodeAt(0));
   }
 
-  /** A cheap test on a raw key's first char: false means no key rule can match it (no slice, no lookup). */
-  mayMatchKey(firstChar: number): boolean {
-    return firstChar > 255 || this.firstChars[firstChar] === 1;
+  private readonly memo = new Map<string, boolean>();
+
+  /**
+   * Whether a raw key is a rule key: its normalized form is one (`Pass_Word`), or a run of its words is
+   * (`user_password`, `passwordHash`, `X-Api-Key`, `clientSecretValue`): words split at `_ - . ` and camelCase
+   * boundaries, at most the first 8 words. `shipping` is not `pin`, `secretary` is not `secret`. Memoized (bounded).
+   */
+  matchesKey(raw: string): boolean {
+    let hit = this.memo.get(raw);
+    if (hit !== undefined) return hit;
+    hit = this.keys.has(normalizeKey(raw));
+    if (!hit) {
+      const words = raw.length <= 256 ? splitWords(raw).slice(0, 8) : [];
+      for (let i = 0; i < words.length && !hit; i++) {
+        let joined = '';
+        for (let j = i; j < words.length && !hit; j++) {
+          joined += words[j];
+          hit = this.keys.has(joined);
+        }
+      }
+    }
+    if (this.memo.size >= 4096) this.memo.clear();
+    this.memo.set(raw, hit);
+    return hit;
   }
 
   private mark(c: number): void {
@@ -50,6 +74,34 @@ export class FieldRules {
     }
     return false;
   }
+}
+
+/** Lower-case words of a key: split at `_`, `-`, `.`, spaces and camelCase boundaries (`APIKeyId` -> api, key, id). */
+export function splitWords(raw: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 95 || c === 45 || c === 46 || c === 32) {
+      if (word) words.push(word);
+      word = '';
+      continue;
+    }
+    const upper = c >= 65 && c <= 90;
+    if (upper && word) {
+      const prev = raw.charCodeAt(i - 1);
+      const next = i + 1 < raw.length ? raw.charCodeAt(i + 1) : 0;
+      const prevLower = (prev >= 97 && prev <= 122) || (prev >= 48 && prev <= 57);
+      const prevUpper = prev >= 65 && prev <= 90;
+      if (prevLower || (prevUpper && next >= 97 && next <= 122)) {
+        words.push(word);
+        word = '';
+      }
+    }
+    word += raw[i].toLowerCase();
+  }
+  if (word) words.push(word);
+  return words;
 }
 
 /** Parses `$.a.b[0].c`, `$.a[*]`, `a.b`, `$['a b'].c` into segments; throws on a malformed path. */

@@ -7,7 +7,7 @@ import { checks, fields } from './schema';
  * re-serializing them, and keeps them out of Kong's logs. Priority 802: after auth plugins, before most
  * transformers (response-transformer is 800), so they see the masked body.
  */
-export const { Plugin, Name, Version, Priority, Schema } = definePlugin({
+export const { Plugin, Name, Version, Priority, Schema, schema, checkConfig } = definePlugin({
   name: 'pii-masking',
   version: '0.1.0',
   priority: 802,

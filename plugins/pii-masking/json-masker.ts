@@ -1,6 +1,7 @@
 import type { KeyContexts } from './detectors/key-context';
 import type { KeyContext } from './detectors/types';
 import type { FieldRules } from './field-rules';
+import { DecodedText } from './decoded-text';
 import { Splicer } from './splice';
 import { applyEdits, type MaskReport, type ValueMasker } from './value-masker';
 
@@ -11,9 +12,10 @@ import { applyEdits, type MaskReport, type ValueMasker } from './value-masker';
  * into the original text. Every byte outside a masked span is left as it was: 64-bit ids, float spellings,
  * whitespace, key order and escapes survive.
  *
- * A masked string leaf stays a string (replacements are JSON-escaped). A masked number leaf becomes a JSON string
- * (`"[CARD]"`), except in fpe mode where the digits stay an unquoted number of the same length. A value masked by a
- * field rule (a key such as `password`, or a path) is replaced whole, objects and arrays included, by a string.
+ * A masked string leaf stays a string (replacements are JSON-escaped). A masked number leaf stays a number: the
+ * number 0, or in fpe mode digits of the same length (a client schema expecting a number still validates). Keys are
+ * scanned too (PII used as a key). A value masked by a field rule (a key such as `password`, or a path) is replaced
+ * whole, objects and arrays included, by a string.
  */
 export interface JsonMaskOutcome {
   valid: boolean;
@@ -40,6 +42,10 @@ interface Frame {
 interface KeyMemo {
   key: string;
   context: KeyContext | undefined;
+  /** The key itself was scanned and holds nothing (keys are scanned too: `{"alice@example.com": ...}`). */
+  clean?: boolean;
+  /** Whether a field rule (mask_keys) matches the key, once computed. */
+  rule?: boolean;
 }
 
 /** Key positions remembered per depth (records in an array repeat their keys in order). */
@@ -87,7 +93,11 @@ export function jsonEscape(text: string): string {
 
 class JsonWalker {
   private i = 0;
+  /** Memoized positions of the next '\\' and '"' (-1: none left): every search moves forward, so the whole body is scanned once. */
   private nextBackslash = -2;
+  private nextQuote = -2;
+  /** Memoized position of the next '\\u' (a \\u escape can hide an '@' or digits from the raw prefilter). */
+  private nextUnicode = -2;
   /** Whether the string stringEnd last delimited has escapes. */
   private escaped = false;
   /**
@@ -159,6 +169,7 @@ class JsonWalker {
         top.context = undefined;
         top.memo = undefined;
         if (!this.escaped && top.index < MEMO_WIDTH) this.recall(top, start, end);
+        if (!(top.memo as KeyMemo | undefined)?.clean && end > start) this.maskKey(top, start, end, this.escaped);
         this.i = end + 1;
         while (this.i < n && isWs(raw.charCodeAt(this.i))) this.i++;
         if (raw.charCodeAt(this.i) !== 58) throw new Invalid();
@@ -208,7 +219,7 @@ class JsonWalker {
             this.i++;
           } else break;
         }
-        if (integer && this.hasNumeric && this.i - start >= 7) this.maskNumber(start, this.i);
+        if (this.hasNumeric && this.i - start >= 7) this.maskNumber(start, this.i, integer);
         state = State.After;
       } else if (c === 116 && raw.startsWith('true', this.i)) {
         this.i += 4;
@@ -255,8 +266,13 @@ class JsonWalker {
 
   private ruleApplies(): boolean {
     const top = this.frames[this.frames.length - 1];
-    if (top.object && top.keyStart >= 0 && this.deps.rules.mayMatchKey(this.raw.charCodeAt(top.keyStart)) && this.deps.rules.keys.has(this.context()!.key)) return true;
-    if (!this.checkPaths) return false;
+    if (top.object && top.keyStart >= 0 && this.deps.rules.keys.size > 0) {
+      const memo = top.memo;
+      const rule = memo?.rule ?? this.deps.rules.matchesKey(this.keyOf(top)!);
+      if (memo) memo.rule = rule;
+      if (rule) return true;
+    }
+    if (!this.checkPaths || !this.deps.rules.pathLengths.has(this.frames.length)) return false;
     const segments = this.frames.map((f) => (f.object ? (this.keyOf(f) ?? '') : f.index));
     return this.deps.rules.matchesPath(segments);
   }
@@ -267,7 +283,8 @@ class JsonWalker {
     let from = start;
     this.escaped = false;
     for (;;) {
-      const quote = raw.indexOf('"', from);
+      if (this.nextQuote !== -1 && this.nextQuote < from) this.nextQuote = raw.indexOf('"', from);
+      const quote = this.nextQuote;
       if (quote < 0) throw new Invalid();
       if (this.nextBackslash !== -1 && this.nextBackslash < from) this.nextBackslash = raw.indexOf('\\', from);
       if (this.nextBackslash === -1 || this.nextBackslash > quote) return quote;
@@ -286,20 +303,54 @@ class JsonWalker {
       if (edits) for (const edit of edits) this.splicer.replace(start + edit.start, start + edit.end, jsonEscape(edit.text));
       return;
     }
+    // simple escapes only remove or replace chars: when the raw text cannot match, neither can the decoded one
+    if (this.nextUnicode !== -1 && this.nextUnicode < start) this.nextUnicode = raw.indexOf('\\u', start);
+    if ((this.nextUnicode === -1 || this.nextUnicode >= end) && !this.deps.values.registry.measureRange(raw, start, end)) return;
+    const context = this.context(); // before decoding: an escaped key decodes through the same scratch buffer
     const decoded = decodeJsonString(raw, start, end);
-    const edits = this.deps.values.edits(decoded.text, this.context(), false, this.report);
+    const edits = this.deps.values.edits(decoded.text, context, false, this.report);
     if (edits) for (const edit of edits) this.splicer.replace(decoded.map[edit.start], decoded.map[edit.end], jsonEscape(edit.text));
   }
 
-  private maskNumber(start: number, end: number): void {
-    if (this.raw.charCodeAt(start) === 45 || !this.deps.values.registry.measureRange(this.raw, start, end)) return;
-    const digits = this.raw.slice(start, end);
-    const edits = this.deps.values.edits(digits, this.context(), true, this.report, false, true);
+  /**
+   * A number leaf: its integer digits (`4111111111111111`, or a float spelling of an integer such as
+   * `4.111111111111111e15`) are scanned with the numeric detectors under the key's context (never under an id key).
+   * A masked number stays a JSON number, so client schemas hold: fpe gives digits of the same length, every other
+   * mode the number 0.
+   */
+  private maskNumber(start: number, end: number, integer: boolean): void {
+    if (this.raw.charCodeAt(start) === 45) return;
+    let digits: string | undefined;
+    if (integer) {
+      if (!this.deps.values.registry.measureRange(this.raw, start, end)) return;
+      digits = this.raw.slice(start, end);
+    } else {
+      digits = end - start <= 40 ? integerDigits(this.raw.slice(start, end)) : undefined;
+      if (digits === undefined || digits.length < 12 || digits.length > 19) return;
+    }
+    const edits = this.deps.values.edits(digits, this.context(), true, this.report, false, integer);
     if (!edits || edits.length === 0) return;
     const whole = edits.length === 1 && edits[0].start === 0 && edits[0].end === digits.length;
     const masked = applyEdits(digits, edits);
-    const keepNumber = whole && /^[1-9][0-9]*$/.test(masked);
-    this.splicer.replace(start, end, keepNumber ? masked : '"' + jsonEscape(masked) + '"');
+    this.splicer.replace(start, end, whole && /^[1-9][0-9]*$/.test(masked) ? masked : '0');
+  }
+
+  /** Scans a key as a value without context (PII used as a key); a clean key is remembered as clean. */
+  private maskKey(top: Frame, start: number, end: number, escaped: boolean): void {
+    const raw = this.raw;
+    if (!escaped) {
+      if (!this.deps.values.registry.measureRange(raw, start, end)) {
+        if (top.memo) top.memo.clean = true;
+        return;
+      }
+      const edits = this.deps.values.edits(raw.slice(start, end), undefined, false, this.report, false, true);
+      if (edits && edits.length) for (const edit of edits) this.splicer.replace(start + edit.start, start + edit.end, jsonEscape(edit.text));
+      else if (top.memo) top.memo.clean = true;
+      return;
+    }
+    const decoded = decodeJsonString(raw, start, end);
+    const edits = this.deps.values.edits(decoded.text, undefined, false, this.report);
+    if (edits) for (const edit of edits) this.splicer.replace(decoded.map[edit.start], decoded.map[edit.end], jsonEscape(edit.text));
   }
 
   /** Skips one value (any type) without scanning it; brackets are matched, strings honoured. */
@@ -335,33 +386,46 @@ class JsonWalker {
   }
 }
 
+const FLOAT = /^(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d{1,3}))?$/;
+
+/** The integer a float spelling stands for (`4.111111111111111e15` -> `4111111111111111`), or undefined when it has a fraction. */
+export function integerDigits(text: string): string | undefined {
+  const m = FLOAT.exec(text);
+  if (!m) return undefined;
+  const all = m[1] + (m[2] ?? '');
+  const point = m[1].length + Number(m[3] ?? 0);
+  if (point < 1 || point > 40) return undefined;
+  if (!/^0*$/.test(all.slice(point))) return undefined;
+  const whole = (all.slice(0, point) + '0'.repeat(Math.max(0, point - all.length))).replace(/^0+/, '');
+  return whole || undefined;
+}
+
 const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
-/** Decodes a JSON string's content with a map from each decoded char (and the end) to its raw offset. */
-export function decodeJsonString(raw: string, start: number, end: number): { text: string; map: number[] } {
-  let text = '';
-  const map: number[] = [];
+/** Decodes a JSON string's content with a map from each decoded char (and the end) to its raw offset (linear). */
+export function decodeJsonString(raw: string, start: number, end: number): { text: string; map: Int32Array } {
+  const out = DecodedText.forCapacity(end - start);
   let i = start;
   while (i < end) {
-    if (raw.charCodeAt(i) !== 92) {
-      map.push(i);
-      text += raw[i++];
-      continue;
+    let j = raw.indexOf('\\', i);
+    if (j < 0 || j > end) j = end;
+    if (j > i) {
+      out.copy(raw, i, j);
+      i = j;
+      if (i >= end) break;
     }
     const kind = raw[i + 1];
-    map.push(i);
     if (kind === 'u') {
       const code = parseInt(raw.slice(i + 2, i + 6), 16);
       if (Number.isNaN(code)) throw new Invalid();
-      text += String.fromCharCode(code);
+      out.push(code, i);
       i += 6;
     } else {
       const simple = SIMPLE_ESCAPES[kind];
       if (simple === undefined) throw new Invalid();
-      text += simple;
+      out.push(simple.charCodeAt(0), i);
       i += 2;
     }
   }
-  map.push(end);
-  return { text, map };
+  return out.finish(end);
 }

@@ -54,18 +54,26 @@ export class LogMasking {
   /** Overrides for `request.headers.*` or `response.headers.*` (`prefix`). */
   headerOverrides(prefix: string, headers: HeaderMultimap, report: MaskReport): SerializeOverride[] {
     const out: SerializeOverride[] = [];
+    const whole: Record<string, string | string[]> = {};
+    let dotted = false;
     for (const name in headers) {
       const lower = name.toLowerCase();
-      if (UNSCANNED_HEADERS.has(lower) || lower.includes('.')) continue;
       const values = headers[name];
+      whole[lower] = values.length === 1 ? values[0] : values;
+      if (UNSCANNED_HEADERS.has(lower)) continue;
       let changed = false;
       const masked = values.map((value) => {
         const result = this.headers.has(lower) ? this.sensitiveHeader(lower, value, report) : this.scanned(lower, value, report);
         if (result !== value) changed = true;
         return result;
       });
-      if (changed) out.push({ path: `${prefix}.${lower}`, value: masked.length === 1 ? masked[0] : masked });
+      if (!changed) continue;
+      whole[lower] = masked.length === 1 ? masked[0] : masked;
+      if (lower.includes('.')) dotted = true;
+      out.push({ path: `${prefix}.${lower}`, value: whole[lower] });
     }
+    // a dotted name (`x.api.key`) cannot be a serialize path (Kong nests at every dot): replace the whole table once
+    if (dotted) return [{ path: prefix, value: whole }];
     return out;
   }
 
@@ -84,7 +92,7 @@ export class LogMasking {
       const name = decode(eq < 0 ? part : part.slice(0, eq));
       let value: string | boolean = eq < 0 ? true : decode(part.slice(eq + 1));
       if (typeof value === 'string') {
-        const masked = this.params.has(name.toLowerCase()) ? this.whole('secret', value, report) : this.scanned(name, value, report);
+        const masked = this.params.has(baseName(name)) ? this.whole('secret', value, report) : this.scanned(name, value, report);
         if (masked !== value) {
           changed = true;
           value = masked;
@@ -100,11 +108,23 @@ export class LogMasking {
   }
 
   private sensitiveHeader(name: string, value: string, report: MaskReport): string {
-    if (name === 'cookie') return value.replace(/(^|;\s*)([^=;\s]+)=([^;]*)/g, (_m, sep: string, cookie: string, v: string) => `${sep}${cookie}=${this.whole('secret', v, report)}`);
-    if (name === 'set-cookie') return value.replace(/^([^=;\s]+)=([^;]*)/, (_m, cookie: string, v: string) => `${cookie}=${this.whole('secret', v, report)}`);
+    if (name === 'cookie') return value.split(';').map((pair) => this.cookiePair(pair, report)).join(';');
+    if (name === 'set-cookie') {
+      const semi = value.indexOf(';');
+      return semi < 0 ? this.cookiePair(value, report) : this.cookiePair(value.slice(0, semi), report) + value.slice(semi);
+    }
     const scheme = /^(Bearer|Basic|Digest|Token|Negotiate|AWS4-HMAC-SHA256|ApiKey)\s+/i.exec(value);
     if (scheme) return scheme[0] + this.whole('secret', value.slice(scheme[0].length), report);
     return this.whole('secret', value, report);
+  }
+
+  /** `name=value` (any spaces around either) with the value masked whole; a pair without '=' is all value. */
+  private cookiePair(pair: string, report: MaskReport): string {
+    const eq = pair.indexOf('=');
+    const value = eq < 0 ? pair.trim() : pair.slice(eq + 1).trim();
+    if (value === '') return pair;
+    const masked = this.whole('secret', value, report);
+    return eq < 0 ? pair.replace(value, masked) : `${pair.slice(0, eq + 1)}${pair.slice(eq + 1).replace(value, masked)}`;
   }
 
   /** A whole value masked for the logs: `[REDACTED]`, or in token mode its deterministic token. */
@@ -119,6 +139,12 @@ export class LogMasking {
     const edits = this.values.edits(value, this.keys.of(name), false, report, true);
     return edits && edits.length ? applyEdits(value, edits) : value;
   }
+}
+
+/** A parameter's name without array brackets (`token[]`, `token[0]`), lower case. */
+function baseName(name: string): string {
+  const bracket = name.indexOf('[');
+  return (bracket > 0 ? name.slice(0, bracket) : name).trim().toLowerCase();
 }
 
 function decode(value: string): string {

@@ -1,4 +1,5 @@
 import { BoundedLabel, counter } from '../../shared/observability/metrics';
+import type { BodyDecision } from './body-masking';
 
 /** The plugin's metrics (created once per process). Labels carry types and reasons, never values. */
 export const detections = counter('kong_pii_masking_detections_total', 'Sensitive values detected, by type and location', ['type', 'location']);
@@ -13,4 +14,12 @@ export type Location = 'body' | 'request_header' | 'response_header' | 'query';
 
 export function countDetections(counts: ReadonlyMap<string, number>, location: Location): void {
   for (const [type, count] of counts) detections.inc({ type: typeLabel.value(type), location }, count);
+}
+
+/** What one response body decision counts: skipped reason, detections, and the block or rewrite. */
+export function countBodyDecision(decision: BodyDecision): void {
+  if (decision.skipped) skippedBodies.inc({ reason: decision.skipped });
+  countDetections(decision.report.counts, 'body');
+  if (decision.action === 'block') blockedResponses.inc({ reason: decision.reason });
+  else if (decision.action === 'replace') maskedBodies.inc({ format: decision.format });
 }

@@ -1,19 +1,11 @@
 import { field } from '../../shared/schema';
-import { unsafePatternReason } from './detectors/custom';
+import { operatorPatternReason } from '../../shared/safety/operator-pattern';
 import { BUILTIN_TYPES } from './detectors/registry';
 import { parsePath } from './field-rules';
 import { MODES } from './modes';
+import { UNREADABLE_REASONS } from './body-masking';
+import { DEFAULT_PASS_CONTENT_TYPES } from './content-types';
 
-export const DEFAULT_CONTENT_TYPES = [
-  'application/json',
-  'application/*+json',
-  'application/xml',
-  'text/xml',
-  'application/*+xml',
-  'text/plain',
-  'text/csv',
-  'text/html',
-];
 
 export const DEFAULT_MASK_KEYS = [
   'password', 'passwd', 'pwd', 'secret', 'client_secret', 'api_key', 'apikey', 'access_token', 'refresh_token', 'id_token',
@@ -53,7 +45,7 @@ export const fields = {
         required: true,
         len_min: 1,
         len_max: 1024,
-        description: 'JavaScript regular expression; backreferences, lookarounds and nested quantifiers are refused (linear time).',
+        description: 'Regular expression in RE2 syntax, matched in linear time (re2js); lookarounds, backreferences and what RE2 cannot parse are refused. Matches longer than 64 characters are masked in pieces.',
       }),
       validator: field.string({ one_of: ['none', 'luhn', 'mod97'] as const, default: 'none', description: 'Checksum a match must pass.' }),
       keys: field.array(field.string(), { default: [], description: 'Only scan values under these JSON keys / XML names (all values when empty).' }),
@@ -75,20 +67,32 @@ export const fields = {
     description: 'HMAC key for token and fpe modes (default: env PII_MASKING_TOKEN_KEY, else a random per-process key).',
   }),
   default_region: field.string({ default: 'US', pattern: '^[A-Z]{2}$', description: 'Region for national phone numbers under phone keys.' }),
-  content_types: field.set(field.string(), {
-    default: DEFAULT_CONTENT_TYPES,
-    description: 'Response media types scanned (`type/*` and `type/*+suffix` wildcards); others pass untouched.',
+  content_types: field.set(field.string({ pattern: '^[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*/[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*$' }), {
+    default: [],
+    description:
+      'More media types to scan as text (`type/*` and `type/*+suffix` wildcards). JSON, XML, text/*, a missing Content-Type and text-like types (ndjson, json-seq, javascript, form-urlencoded, ...) are always scanned.',
+  }),
+  pass_content_types: field.set(field.string({ pattern: '^[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*/[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*$' }), {
+    default: DEFAULT_PASS_CONTENT_TYPES,
+    description: 'Media types passed unscanned (binary media). Any other type that is neither scanned nor listed here is unreadable (media_type).',
   }),
   max_body_size: field.integer({ between: [1, 67_108_864], default: 8_388_608, description: 'Largest (decoded) body scanned, in bytes.' }),
   oversize_action: field.string({
     one_of: ['pass', 'block', 'scan_text'] as const,
-    default: 'pass',
-    description: 'Beyond max_body_size: pass unscanned, block, or scan as plain text.',
+    default: 'block',
+    description: 'Beyond max_body_size: block (default), scan as plain text, or pass unscanned.',
   }),
-  unscannable_action: field.string({
-    one_of: ['pass', 'block'] as const,
-    default: 'pass',
-    description: 'Bodies that cannot be decoded (unsupported or several Content-Encodings, corrupt data): pass or block.',
+  pass_unreadable: field.set(field.string({ one_of: UNREADABLE_REASONS }), {
+    default: [],
+    description:
+      'Unreadable cases passed unscanned instead of blocked (fail open, per case): encoding (unknown or stacked Content-Encoding), corrupt (undecodable compression), charset, media_type, partial_content (206), time_budget.',
+  }),
+  time_budget_ms: field.integer({ between: [10, 60_000], default: 5000, description: 'Longest a body may take to mask (worker thread); beyond it the response is unreadable (time_budget).' }),
+  mask_response_headers: field.boolean({ default: true, description: 'Mask response headers the client receives (Location, X-User-Email, Link, ...) like bodies.' }),
+  guard: field.boolean({
+    default: false,
+    description:
+      "The route runs the plugin's Kong-side guard (kong/guard-*.lua in pre-function and post-function): the plugin reads the guard's request snapshot and hands it the result, and the guard answers 502 when the plugin server did not.",
   }),
   compressed_output: field.string({
     one_of: ['reencode', 'identity'] as const,
@@ -108,14 +112,14 @@ export const fields = {
 
 type Config = {
   modes: Record<string, string>;
-  custom_detectors: Array<{ name: string; pattern: string }>;
+  custom_detectors: Array<{ name: string; pattern: string; case_insensitive?: boolean }>;
   mask_paths: string[];
 };
 
 export const checks = [
   (config: Config): [string, string] | undefined => {
     for (const [i, detector] of config.custom_detectors.entries()) {
-      const reason = unsafePatternReason(detector.pattern);
+      const reason = operatorPatternReason(detector.pattern, { caseInsensitive: detector.case_insensitive });
       if (reason) return [`custom_detectors[${i}].pattern`, reason];
       if ((BUILTIN_TYPES as readonly string[]).includes(detector.name) || detector.name === 'field') {
         return [`custom_detectors[${i}].name`, `"${detector.name}" is a built-in type`];

@@ -1,6 +1,7 @@
 import { XMLValidator } from 'fast-xml-parser';
 import type { KeyContexts } from './detectors/key-context';
 import type { FieldRules } from './field-rules';
+import { DecodedText } from './decoded-text';
 import { Splicer } from './splice';
 import type { MaskReport, ValueEdit, ValueMasker } from './value-masker';
 
@@ -42,7 +43,11 @@ function isNameEnd(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13 || c === 47 || c === 62 || c === 61;
 }
 
-const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+/** XML's five entities, plus the HTML names that spell PII punctuation (`alice&commat;example&period;com`). */
+const NAMED: Record<string, string> = {
+  lt: '<', gt: '>', amp: '&', quot: '"', apos: "'", commat: '@', period: '.', plus: '+', colon: ':', nbsp: '\u00a0', hyphen: '-',
+  dash: '-', lpar: '(', rpar: ')', sol: '/', num: '#', lowbar: '_', percnt: '%',
+};
 
 class XmlWalker {
   private i = 0;
@@ -68,13 +73,22 @@ class XmlWalker {
       if (textEnd > this.i && this.names.length) this.maskText(this.i, textEnd, true);
       if (lt < 0) break;
       this.i = lt;
-      if (raw.startsWith('<!--', lt)) this.i = this.after('-->', lt + 4);
+      if (raw.startsWith('<!--', lt)) {
+        // comments and processing instructions reach the client too: scanned as text without context
+        const close = raw.indexOf('-->', lt + 4);
+        this.maskValue(lt + 4, close < 0 ? n : close, '', false);
+        this.i = close < 0 ? n : close + 3;
+      }
       else if (raw.startsWith('<![CDATA[', lt)) {
         const close = raw.indexOf(']]>', lt + 9);
         const end = close < 0 ? n : close;
         if (this.names.length) this.maskText(lt + 9, end, false);
         this.i = close < 0 ? n : close + 3;
-      } else if (raw.startsWith('<?', lt)) this.i = this.after('?>', lt + 2);
+      } else if (raw.startsWith('<?', lt)) {
+        const close = raw.indexOf('?>', lt + 2);
+        this.maskValue(lt + 2, close < 0 ? n : close, '', false);
+        this.i = close < 0 ? n : close + 2;
+      }
       else if (raw.startsWith('</', lt)) {
         this.names.pop();
         this.i = this.after('>', lt + 2);
@@ -137,7 +151,7 @@ class XmlWalker {
   private maskValue(start: number, end: number, keyName: string, entities: boolean): void {
     const raw = this.raw;
     const context = this.deps.keys.of(keyName);
-    if (this.deps.rules.keys.has(context.key)) {
+    if (this.deps.rules.keys.size > 0 && this.deps.rules.matchesKey(keyName)) {
       const masked = this.deps.values.field(raw.slice(start, end), this.report);
       if (masked !== undefined) this.splicer.replace(start, end, xmlEscape(masked));
       return;
@@ -158,36 +172,37 @@ class XmlWalker {
   }
 }
 
-/** Decodes character references and predefined entities, mapping each decoded char (and the end) to raw offsets. */
-export function decodeEntities(raw: string, start: number, end: number): { text: string; map: number[] } {
-  let text = '';
-  const map: number[] = [];
+/** Decodes character references and predefined entities, mapping each decoded char (and the end) to raw offsets (linear). */
+export function decodeEntities(raw: string, start: number, end: number): { text: string; map: Int32Array } {
+  const out = DecodedText.forCapacity(end - start);
   let i = start;
   while (i < end) {
-    if (raw.charCodeAt(i) === 38) {
-      let semi = i + 1;
-      const limit = Math.min(end, i + 12);
-      while (semi < limit && raw.charCodeAt(semi) !== 59) semi++;
-      if (semi < limit) {
-        const body = raw.slice(i + 1, semi);
-        let char: string | undefined = NAMED[body];
-        if (char === undefined && body.startsWith('#')) {
-          const code = body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
-          if (Number.isFinite(code) && code >= 0 && code <= 0x10ffff) char = String.fromCodePoint(code);
-        }
-        if (char !== undefined) {
-          for (let k = 0; k < char.length; k++) {
-            map.push(i);
-            text += char[k];
-          }
-          i = semi + 1;
-          continue;
-        }
+    let amp = raw.indexOf('&', i);
+    if (amp < 0 || amp > end) amp = end;
+    if (amp > i) {
+      out.copy(raw, i, amp);
+      i = amp;
+      if (i >= end) break;
+    }
+    let semi = i + 1;
+    const limit = Math.min(end, i + 12);
+    while (semi < limit && raw.charCodeAt(semi) !== 59) semi++;
+    let char: string | undefined;
+    if (semi < limit) {
+      const body = raw.slice(i + 1, semi);
+      char = NAMED[body];
+      if (char === undefined && body.startsWith('#')) {
+        const code = body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
+        if (Number.isFinite(code) && code >= 0 && code <= 0x10ffff) char = String.fromCodePoint(code);
       }
     }
-    map.push(i);
-    text += raw[i++];
+    if (char !== undefined) {
+      for (let k = 0; k < char.length; k++) out.push(char.charCodeAt(k), i);
+      i = semi + 1;
+    } else {
+      out.push(38, i);
+      i++;
+    }
   }
-  map.push(end);
-  return { text, map };
+  return out.finish(end);
 }

@@ -1,5 +1,5 @@
 import type { HeaderInput } from '../../shared/pdk';
-import type { AppliedLimit, LimitResult } from './limits';
+import type { LimitResult, PlannedLimit } from './quota-plan';
 
 /**
  * Pure: response headers for a decision.
@@ -15,11 +15,11 @@ export function seconds(ms: number): number {
   return Math.max(0, Math.ceil(ms / 1000));
 }
 
-export function policyHeader(applied: readonly AppliedLimit[]): string {
-  return applied.map((a) => `"${a.limit.name}";q=${a.q};w=${Math.max(1, Math.round(a.windowSeconds))}`).join(', ');
+export function policyHeader(applied: readonly PlannedLimit[]): string {
+  return applied.map((a) => `"${a.limit.name}";q=${a.quota};w=${Math.max(1, Math.round(a.windowSeconds))}`).join(', ');
 }
 
-export function rateLimitHeader(applied: readonly AppliedLimit[], results: readonly LimitResult[]): string {
+export function rateLimitHeader(applied: readonly PlannedLimit[], results: readonly LimitResult[]): string {
   return applied.map((a, i) => `"${a.limit.name}";r=${Math.max(0, results[i].remaining)};t=${seconds(results[i].resetMs)}`).join(', ');
 }
 
@@ -29,7 +29,7 @@ export function retryAfterSeconds(results: readonly LimitResult[]): number {
   return Math.max(1, seconds(ms));
 }
 
-export function rateLimitHeaders(style: HeaderStyle, applied: readonly AppliedLimit[], results: readonly LimitResult[], denied: boolean): HeaderInput {
+export function rateLimitHeaders(style: HeaderStyle, applied: readonly PlannedLimit[], results: readonly LimitResult[], denied: boolean): HeaderInput {
   const out: HeaderInput = {};
   if (applied.length > 0 && (style === 'ietf' || style === 'both')) {
     out['RateLimit-Policy'] = policyHeader(applied);
@@ -38,11 +38,11 @@ export function rateLimitHeaders(style: HeaderStyle, applied: readonly AppliedLi
   if (applied.length > 0 && (style === 'legacy' || style === 'both')) {
     let tightest = 0;
     for (let i = 0; i < applied.length; i++) {
-      out[`X-RateLimit-Limit-${applied[i].limit.name}`] = applied[i].q;
+      out[`X-RateLimit-Limit-${applied[i].limit.name}`] = applied[i].quota;
       out[`X-RateLimit-Remaining-${applied[i].limit.name}`] = Math.max(0, results[i].remaining);
       if (results[i].remaining < results[tightest].remaining) tightest = i;
     }
-    out['X-RateLimit-Limit'] = applied[tightest].q;
+    out['X-RateLimit-Limit'] = applied[tightest].quota;
     out['X-RateLimit-Remaining'] = Math.max(0, results[tightest].remaining);
     out['X-RateLimit-Reset'] = seconds(results[tightest].resetMs);
   }

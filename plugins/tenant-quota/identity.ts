@@ -20,6 +20,9 @@ export interface Who {
 
 export const MAX_TENANT_LENGTH = 128;
 
+/** How identification went: a tenant, none, or no verdict possible (the JWKS endpoint is unreachable). */
+export type IdentityOutcome = { kind: 'identified'; who: Who } | { kind: 'none'; tokenRejected?: boolean } | { kind: 'unavailable'; reason: string };
+
 function first(headers: HeaderMultimap | undefined, name: string): string | undefined {
   const values = headers?.[name];
   return values && values.length ? values[0] : undefined;
@@ -49,6 +52,8 @@ export class IdentityResolver {
   private readonly jwtHeader: string;
   /** For messages: where the tenant was looked for. */
   readonly describe: string;
+  /** The WWW-Authenticate challenge of a 401 (RFC 9110 11.6.1): Bearer for JWTs, Kong's key-auth scheme otherwise. */
+  readonly challenge: string;
 
   constructor(config: TenantQuotaConfig) {
     this.id = config.identity;
@@ -70,8 +75,41 @@ export class IdentityResolver {
         audience: j.audience ?? undefined,
       });
     }
+    this.challenge = source === 'jwt' ? 'Bearer realm="kong"' : 'Key realm="kong"';
     this.describe =
       source === 'header' ? `the ${this.id.header_name} header` : source === 'jwt' ? `a verified JWT in ${this.id.jwt.header}` : `the authenticated ${source}`;
+  }
+
+  /**
+   * The first identity header (tenant, consumer, token) sent more than once, or with a list separator in a tenant
+   * or consumer value: the upstream would see every value joined ("a, b") while the quota counted only one.
+   */
+  ambiguousHeader(headers: HeaderMultimap | undefined): string | undefined {
+    if (!headers) return undefined;
+    const singles = this.id.source === 'header' ? [this.headerName, this.consumerHeader] : this.id.source === 'jwt' ? [this.jwtHeader] : [];
+    for (const name of singles) {
+      if (!name) continue;
+      const values = headers[name];
+      if (!values) continue;
+      if (values.length > 1 || (this.id.source === 'header' && values[0].includes(','))) return name;
+    }
+    return undefined;
+  }
+
+  /** Identification with the JWKS outcome kept apart: "unavailable" is not "unauthenticated". */
+  async identify(facts: RequestFacts): Promise<IdentityOutcome> {
+    if (this.id.source === 'jwt') {
+      const token = bearerToken(first(facts.headers, this.jwtHeader));
+      if (!token || !this.jwt) return { kind: 'none' };
+      const verified = await this.jwt.check(token);
+      if (verified.kind === 'unavailable') return verified;
+      if (verified.kind === 'invalid') return { kind: 'none', tokenRejected: true };
+      const tenant = clean(verified.payload[this.id.jwt.tenant_claim]);
+      if (!tenant) return { kind: 'none', tokenRejected: true };
+      return { kind: 'identified', who: { tenant, consumer: clean(verified.payload[this.id.jwt.consumer_claim]) ?? '_' } };
+    }
+    const who = await this.resolve(facts);
+    return who ? { kind: 'identified', who } : { kind: 'none' };
   }
 
   /** The tenant, or undefined when the request carries none (the unidentified outcome then applies). */

@@ -9,7 +9,7 @@ import { checks, fields } from './schema';
  * Priority 910: after authentication (the consumer is known) and version-deprecation (920), like Kong's
  * rate-limiting.
  */
-export const { Plugin, Name, Version, Priority, Schema, schema } = definePlugin({
+export const { Plugin, Name, Version, Priority, Schema, schema, checkConfig } = definePlugin({
   name: 'tenant-quota',
   version: '1.0.0',
   priority: 910,

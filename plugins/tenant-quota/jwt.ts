@@ -49,6 +49,8 @@ export class JwtVerifier {
           if (!k) {
             k = j.importSPKI(material, alg);
             byAlg.set(alg, k);
+            // a failed import is not kept: the next request tries again (and is counted as unavailable meanwhile)
+            k.catch(() => byAlg.delete(alg));
           }
           return k;
         };
@@ -59,21 +61,60 @@ export class JwtVerifier {
     }
   }
 
-  /** The verified payload, or undefined for a missing, malformed, expired or badly signed token. */
+  /** The verified payload, or undefined for a missing, malformed, expired or badly signed token (or no keys). */
   async verify(token: string): Promise<JWTPayload | undefined> {
+    const r = await this.check(token);
+    return r.kind === 'valid' ? r.payload : undefined;
+  }
+
+  /**
+   * valid / invalid (the token's fault: malformed, expired, wrong signature, unknown kid) / unavailable (the keys
+   * cannot be had: the JWKS endpoint timed out, failed or answered garbage, or a static key does not import).
+   */
+  async check(token: string): Promise<JwtCheck> {
     const j = loadJose();
+    let alg: string;
     try {
       const header = j.decodeProtectedHeader(token);
-      const alg = typeof header.alg === 'string' ? header.alg : '';
-      if (!this.settings.algorithms.includes(alg)) return undefined;
-      const key = await this.key(alg);
+      alg = typeof header.alg === 'string' ? header.alg : '';
+    } catch {
+      return { kind: 'invalid' };
+    }
+    if (!this.settings.algorithms.includes(alg)) return { kind: 'invalid' };
+    let key: VerifyKey;
+    try {
+      key = await this.key(alg);
+    } catch {
+      return { kind: 'unavailable', reason: 'key_import' };
+    }
+    try {
       const options = { algorithms: this.settings.algorithms, issuer: this.settings.issuer, audience: this.settings.audience };
       const result = typeof key === 'function' ? await j.jwtVerify(token, key, options) : await j.jwtVerify(token, key, options);
-      return result.payload;
-    } catch {
-      return undefined;
+      return { kind: 'valid', payload: result.payload };
+    } catch (err) {
+      const failure = keyFailure(err);
+      return failure === 'token' ? { kind: 'invalid' } : { kind: 'unavailable', reason: failure };
     }
   }
+}
+
+export type JwtCheck = { kind: 'valid'; payload: JWTPayload } | { kind: 'invalid' } | { kind: 'unavailable'; reason: string };
+
+/** jose's error codes that mean "no keys to check with", as opposed to "this token is bad". */
+const KEY_FAILURES: Record<string, string> = {
+  ERR_JWKS_TIMEOUT: 'jwks_timeout',
+  ERR_JWKS_INVALID: 'jwks_invalid',
+  ERR_JOSE_GENERIC: 'jwks_error',
+};
+
+function keyFailure(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') {
+    if (code in KEY_FAILURES) return KEY_FAILURES[code];
+    return 'token'; // JWSSignatureVerificationFailed, JWTExpired, JWKSNoMatchingKey, ...: the token's fault
+  }
+  // fetch() failures (connection refused, DNS, reset) carry no jose code
+  return 'jwks_unreachable';
 }
 
 export function bearerToken(value: string | undefined): string | undefined {

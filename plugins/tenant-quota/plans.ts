@@ -33,13 +33,13 @@ export class PlanResolver {
   private readonly fromRedis: boolean;
   private readonly cacheMs: number;
   private readonly weekStart: Weekday;
-  /** Redis calls made for plan lookups (tests and bench). */
-  lookups = 0;
 
   constructor(
     private readonly config: TenantQuotaConfig,
     private readonly redis: RedisHandle | undefined,
     private readonly now: () => number,
+    /** A failed read of the plan hash: logged and counted by the caller. */
+    private readonly onLookupFailure: (reason: string, err: unknown) => void = () => undefined,
   ) {
     this.weekStart = config.calendar.week_start;
     for (const plan of config.plans) {
@@ -73,10 +73,6 @@ export class PlanResolver {
     });
   }
 
-  planNames(): string[] {
-    return [...this.plans.keys()];
-  }
-
   private remember(tenant: string, plan: string | undefined, at: number): void {
     this.cache.delete(tenant);
     this.cache.set(tenant, { plan, fetchedAt: at, refreshing: false });
@@ -85,11 +81,11 @@ export class PlanResolver {
 
   /** The plan name from the hash; undefined when unset, unknown, or Redis failed (static assignment then applies). */
   private async fetch(tenant: string): Promise<string | undefined> {
-    this.lookups++;
     try {
       const value = await (this.redis as RedisHandle).command('hget', this.config.plan_hash, tenant);
       return typeof value === 'string' && this.plans.has(value) ? value : undefined;
-    } catch {
+    } catch (err) {
+      this.onLookupFailure((err as { reason?: string }).reason ?? 'error', err);
       return this.cache.get(tenant)?.plan;
     }
   }

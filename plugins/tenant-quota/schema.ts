@@ -1,5 +1,6 @@
 import { field, type InferFields } from '../../shared/schema';
-import { unsafePatternReason } from '../../shared/safety/regex-safety';
+import { redisConfigProblem, redisField } from '../../shared/redis/schema';
+import { operatorPatternReason } from '../../shared/safety/operator-pattern';
 import { WEEKDAYS } from './calendar';
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
@@ -23,32 +24,6 @@ const limitFields = {
 };
 
 const limitsArray = (description: string) => field.array(field.record(limitFields), { len_max: 32, description });
-
-const redisFields = {
-  mode: field.string({ one_of: ['standalone', 'sentinel', 'cluster'] as const, default: 'standalone', description: 'Redis deployment: one server, a Sentinel-managed master, or a Redis Cluster.' }),
-  host: field.string({ default: '127.0.0.1', len_min: 1, description: 'Redis host (standalone), or the first node when nodes is empty.' }),
-  port: field.integer({ default: 6379, between: [1, 65535], description: 'Redis port.' }),
-  nodes: field.array(
-    field.record({
-      host: field.string({ required: true, len_min: 1, description: 'Node host.' }),
-      port: field.integer({ required: true, between: [1, 65535], description: 'Node port.' }),
-    }),
-    { description: 'Cluster startup nodes, or the sentinels in sentinel mode.' },
-  ),
-  sentinel_master: field.string({ len_min: 1, description: 'Sentinel mode: the master name.' }),
-  sentinel_username: field.string({ len_min: 1, description: 'Sentinel mode: ACL user name on the sentinels themselves.' }),
-  sentinel_password: field.string({ len_min: 1, referenceable: true, encrypted: true, description: 'Sentinel mode: password of the sentinels themselves (a Kong vault reference is accepted).' }),
-  username: field.string({ len_min: 1, description: 'ACL user name.' }),
-  password: field.string({ len_min: 1, referenceable: true, encrypted: true, description: 'Password (a Kong vault reference is accepted).' }),
-  database: field.integer({ default: 0, between: [0, 255], description: 'Database number (standalone and sentinel only).' }),
-  tls: field.boolean({ default: false, description: 'Connect with TLS.' }),
-  command_timeout_ms: field.integer({ default: 50, between: [1, 60000], description: 'Hard deadline of the one Redis call per request; past it the failure mode applies.' }),
-  connect_timeout_ms: field.integer({ default: 500, between: [1, 60000], description: 'Connection timeout.' }),
-  breaker: field.record({
-    failure_threshold: field.integer({ default: 5, between: [1, 1000], description: 'Consecutive Redis failures that open the circuit breaker.' }),
-    open_ms: field.integer({ default: 2000, between: [10, 600000], description: 'How long an open breaker skips Redis before one probe call.' }),
-  }, { description: 'Circuit breaker: after failure_threshold failures Redis is skipped for open_ms (the failure mode applies at once).' }),
-};
 
 export const fields = {
   identity: field.record({
@@ -121,7 +96,7 @@ export const fields = {
     field.record({
       name: field.string({ required: true, len_min: 1, len_max: 64, pattern: NAME, description: 'Endpoint name (key part of endpoint-scoped limits).' }),
       methods: field.array(field.string({ len_min: 1 }), { description: 'Methods matched (unset: any).' }),
-      path_pattern: field.string({ required: true, len_min: 1, description: 'JavaScript regex matched against the normalized path.' }),
+      path_pattern: field.string({ required: true, len_min: 1, description: 'Regex (RE2 syntax, matched in linear time) searched in the normalized path; anchor it with ^...$ to match the whole path.' }),
     }),
     { len_max: 256, description: 'Endpoints for endpoint-scoped limits, first match wins; a request matching none counts under its route. Unset: the route is the endpoint (no extra PDK call).' },
   ),
@@ -138,11 +113,17 @@ export const fields = {
     default: 'ietf',
     description: 'Rate-limit headers: RateLimit/RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers-11), X-RateLimit-*, both, or none (Retry-After is still sent on 429).',
   }),
-  redis: field.record(redisFields, { description: 'The Redis holding the counters (standalone, sentinel or cluster).' }),
+  redis: redisField('The Redis holding the counters (standalone, sentinel or cluster).'),
   on_redis_failure: field.string({
     one_of: ['fail_open', 'fail_closed', 'local'] as const,
     default: 'local',
     description: 'When Redis is unreachable, slow or its breaker is open: admit everything, answer 503, or enforce in-process limits (divided by node_count).',
+  }),
+  local_share_percent: field.integer({
+    default: 100,
+    between: [1, 100],
+    description:
+      'on_redis_failure local: the most of a limit (after node_count) a key may use when the fallback starts counting it; a key Redis answered for starts from what Redis said was left (divided by node_count), never from more.',
   }),
   node_count: field.integer({ default: 1, between: [1, 10000], description: 'Gateway processes sharing the limits: local fallback limits are divided by it.' }),
   time_source: field.string({
@@ -157,7 +138,6 @@ export const fields = {
 
 export type TenantQuotaConfig = InferFields<typeof fields> & { failure_policy: 'fail_open' | 'fail_closed' };
 export type LimitConfig = NonNullable<TenantQuotaConfig['plans'][number]['limits']>[number];
-export type RedisConfig = TenantQuotaConfig['redis'];
 
 function limitProblem(limit: LimitConfig, where: string): [string, string] | undefined {
   if (limit.algorithm === 'calendar' && !limit.period) return [where, 'a calendar limit needs period'];
@@ -214,11 +194,9 @@ export const checks = [
     if (!validZone(c.calendar.time_zone)) return ['calendar.time_zone', `unknown time zone ${c.calendar.time_zone}`];
     if (c.cost.min > c.cost.max) return ['cost.min', 'must not exceed cost.max'];
     for (const [i, e] of (c.endpoints ?? []).entries()) {
-      const reason = unsafePatternReason(e.path_pattern);
+      const reason = operatorPatternReason(e.path_pattern);
       if (reason) return [`endpoints[${i}].path_pattern`, reason];
     }
-    if (c.redis.mode === 'sentinel' && !c.redis.sentinel_master) return ['redis.sentinel_master', 'required in sentinel mode'];
-    if (c.redis.mode === 'cluster' && c.redis.database !== 0) return ['redis.database', 'cluster mode supports database 0 only'];
-    return undefined;
+    return redisConfigProblem(c.redis, 'redis');
   },
 ];

@@ -8,7 +8,7 @@ export const REJECTED_METRIC = 'kong_version_deprecation_rejected_total';
 export const ANONYMOUS = 'anonymous';
 
 const requests = counter(REQUESTS_METRIC, 'Requests per API version, lifecycle state and consumer (consumer empty when not tracked)', ['route', 'version', 'consumer', 'state']);
-const rejected = counter(REJECTED_METRIC, 'Requests answered 400 because the API version was unknown or missing', ['route', 'reason']);
+const rejected = counter(REJECTED_METRIC, 'Requests answered 400 because the API version was unknown, missing or conflicting, or the path could not be routed under it', ['route', 'reason']);
 
 export type ConsumerMetrics = 'scheduled' | 'all' | 'none';
 export type ConsumerIdentifier = 'username' | 'custom_id' | 'id';
@@ -118,7 +118,7 @@ export class UsageRecorder {
     );
   }
 
-  rejected(reason: 'unknown' | 'missing'): void {
+  rejected(reason: 'unknown' | 'missing' | 'conflict' | 'invalid_path'): void {
     rejected.inc({ route: this.options.route, reason });
   }
 }

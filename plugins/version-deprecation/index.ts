@@ -9,7 +9,7 @@ import { checks, fields } from './schema';
  * per-consumer usage metrics of deprecated versions. Priority 920: after authentication (the consumer is known),
  * before rate limiting (rejected versions do not spend quota).
  */
-export const { Plugin, Name, Version, Priority, Schema, schema } = definePlugin({
+export const { Plugin, Name, Version, Priority, Schema, schema, checkConfig } = definePlugin({
   name: 'version-deprecation',
   version: '1.0.0',
   priority: 920,

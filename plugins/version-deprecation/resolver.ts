@@ -1,4 +1,5 @@
 import type { HeaderMultimap } from '../../shared/pdk';
+import type { OperatorPattern } from '../../shared/safety/operator-pattern';
 import type { CompiledVersion, VersionCatalog } from './catalog';
 import type { VersionSource } from './schema';
 
@@ -8,18 +9,27 @@ const MAX_VERSION_SEGMENT = 64;
 export interface RequestSnapshot {
   /** kong.request.get_headers(): lower-case names. */
   headers?: HeaderMultimap;
-  /** Normalized path, from kong.request.get_path_with_query(). */
+  /**
+   * kong.request.get_path(): normalized as Kong's router sees it (kong/tools/uri.lua normalize). Never
+   * get_path_with_query(): that is nginx's raw request_uri, where `/v1/../v2` names another version than the router's.
+   */
   path?: string;
-  /** Raw query string (without "?"), read together with the path. */
+  /** kong.request.get_raw_query(): the query string without "?". */
   rawQuery?: string;
 }
 
+export type SnapshotPart = 'headers' | 'path' | 'query';
+
+const SNAPSHOT_FIELD: Record<SnapshotPart, keyof RequestSnapshot> = { headers: 'headers', path: 'path', query: 'rawQuery' };
+
 export type Resolution =
   /** The snapshot lacks what the next source needs: read it and resolve again. */
-  | { kind: 'need'; what: 'headers' | 'path' }
+  | { kind: 'need'; what: SnapshotPart }
   | { kind: 'found'; version: CompiledVersion; source: VersionSource; token: string }
   | { kind: 'default'; version: CompiledVersion }
   | { kind: 'unknown'; source: VersionSource; token: string }
+  /** Two sources name different versions (on_conflict reject). */
+  | { kind: 'conflict'; named: ReadonlyArray<{ source: VersionSource; version: string }> }
   | { kind: 'missing' };
 
 export interface ResolverOptions {
@@ -28,10 +38,13 @@ export interface ResolverOptions {
   queryParam: string;
   /** 1-based index of the path segment holding the version. */
   pathSegment: number;
-  pathVersionPattern: RegExp;
+  /** Compiled on RE2 (shared/safety/operator-pattern): linear time on any segment. */
+  pathVersionPattern: OperatorPattern;
   acceptMediaType?: string;
   acceptParam: string;
   defaultVersion?: string;
+  /** reject: every source is read and two naming different versions are a conflict; first: precedence decides. */
+  onConflict?: 'reject' | 'first';
 }
 
 /** Longest token echoed back in a problem body. */
@@ -61,17 +74,32 @@ export class VersionResolver {
   }
 
   resolve(snapshot: RequestSnapshot): Resolution {
+    let first: Extract<Resolution, { kind: 'found' | 'unknown' }> | undefined;
+    let named: Array<{ source: VersionSource; version: string }> | undefined;
     for (const source of this.options.sources) {
-      const needs = source === 'header' || source === 'accept' ? 'headers' : 'path';
-      if (needs === 'headers' ? snapshot.headers === undefined : snapshot.path === undefined) return { kind: 'need', what: needs };
+      const needs: SnapshotPart = source === 'header' || source === 'accept' ? 'headers' : source;
+      if (snapshot[SNAPSHOT_FIELD[needs]] === undefined) return { kind: 'need', what: needs };
       const outcome = this.fromSource(source, snapshot);
-      if (outcome) return outcome;
+      if (!outcome) continue;
+      if (this.options.onConflict !== 'reject') return outcome;
+      // reject: the remaining sources are read too, and must name the same version (or none)
+      const version = outcome.kind === 'found' ? outcome.version.name : outcome.token;
+      if (!first) {
+        first = outcome;
+        named = [{ source, version }];
+        continue;
+      }
+      (named as Array<{ source: VersionSource; version: string }>).push({ source, version });
+    }
+    if (first && named) {
+      const distinct = new Set(named.map((n) => n.version.toLowerCase()));
+      return distinct.size > 1 ? { kind: 'conflict', named } : first;
     }
     return this.fallback ? { kind: 'default', version: this.fallback } : { kind: 'missing' };
   }
 
   /** The outcome of one source, or undefined when it carries no version. */
-  private fromSource(source: VersionSource, snapshot: RequestSnapshot): Resolution | undefined {
+  private fromSource(source: VersionSource, snapshot: RequestSnapshot): Extract<Resolution, { kind: 'found' | 'unknown' }> | undefined {
     let token: string | undefined;
     switch (source) {
       case 'header':
@@ -109,12 +137,32 @@ export class VersionResolver {
 
   /**
    * The upstream path for a version with an upstream_path_prefix: the prefix, then the request path after the
-   * version segment (after the segments before it when the path holds no version).
+   * version segment (after the segments before it when the path holds no version). `path` is Kong's normalized
+   * path (no dot segments, no `//`); undefined when the rest could still leave the prefix upstream (a segment that
+   * an upstream decoding %2F, %5C or %2E would read as `..`), which the handler answers with 400.
    */
-  upstreamPath(prefix: string, path: string): string {
+  upstreamPath(prefix: string, path: string): string | undefined {
     const drop = this.pathHoldsVersion(path) ? this.options.pathSegment : this.options.pathSegment - 1;
-    return prefix + pathAfterSegments(path, drop);
+    return joinUnderPrefix(prefix, pathAfterSegments(path, drop));
   }
+}
+
+/**
+ * prefix + rest, with exactly one "/" between them, and only when no segment of the result is (or decodes to) "."
+ * or "..", and no empty segment appears (the schema refuses such prefixes; the normalized rest has none, so this is
+ * the last line against percent-encoded separators).
+ */
+export function joinUnderPrefix(prefix: string, rest: string): string | undefined {
+  const head = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  const joined = head + (rest.startsWith('/') ? rest : '/' + rest);
+  const segments = joined.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    const seg = segments[i];
+    if (seg === '' && i < segments.length - 1) return undefined; // "//" (a trailing "/" is kept)
+    const decoded = seg.replace(/%2e/gi, '.').replace(/%2f|%5c|\\/gi, '/');
+    if (decoded === '.' || decoded === '..' || /(^|\/)\.\.?(\/|$)/.test(decoded)) return undefined;
+  }
+  return joined;
 }
 
 function firstValue(values: string[] | undefined): string | undefined {

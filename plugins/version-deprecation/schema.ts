@@ -1,5 +1,5 @@
 import { field, type InferFields } from '../../shared/schema';
-import { unsafePatternReason } from '../../shared/safety/regex-safety';
+import { operatorPatternReason } from '../../shared/safety/operator-pattern';
 
 export const SOURCES = ['header', 'path', 'query', 'accept'] as const;
 export type VersionSource = (typeof SOURCES)[number];
@@ -30,9 +30,9 @@ const versionFields = {
   ),
   upstream_path_prefix: field.string({
     len_max: 512,
-    pattern: '^(/[^?#]*)?$',
+    pattern: '^/[^?#]*$',
     description:
-      'Rewrites the upstream path to this prefix + the request path after the version segment ("" strips the version and everything before it; "/api/2.0" replaces it). Unset: Kong\'s upstream path is left alone.',
+      'Rewrites the upstream path to this prefix + the request path after the version segment ("/" strips the version and everything before it; "/api/2.0" replaces it). Unset: Kong\'s upstream path is left alone.',
   }),
 };
 
@@ -50,11 +50,17 @@ export const fields = {
   path_version_pattern: field.string({
     default: '^v[0-9]+([.][0-9]+)?([.][0-9]+)?$',
     len_min: 1,
-    description: 'JavaScript regex: a path segment that is not a configured version but matches this is an unknown version (400); otherwise the path carries no version.',
+    description: 'Regex (RE2 syntax, matched in linear time): a path segment that is not a configured version but matches this is an unknown version (400); otherwise the path carries no version.',
   }),
   accept_media_type: field.string({ len_min: 1, description: 'Only this media type in Accept carries the version parameter (e.g. application/vnd.acme+json); unset: any media type.' }),
   accept_param: field.string({ default: 'version', len_min: 1, description: 'Media-type parameter carrying the version (source "accept").' }),
   default_version: field.string({ len_min: 1, description: 'Version used when the request names none; unset: such requests get 400.' }),
+  on_conflict: field.string({
+    one_of: ['reject', 'first'] as const,
+    default: 'reject',
+    description:
+      'A request naming different versions in two sources (X-API-Version: 2 on /v1/...): answer 400 api-version-conflict ("reject": every configured source is read, up to 2 more PDK reads), or let the first source in precedence order win ("first").',
+  }),
   after_sunset: field.string({ one_of: ['reject', 'serve'] as const, default: 'reject', description: 'After sunset_at: answer 410 Gone ("reject"), or keep proxying with the headers only ("serve").' }),
   vary: field.boolean({
     default: true,
@@ -176,9 +182,23 @@ const defaultVersionKnown: Check = (config) => {
 };
 
 const patternCompiles: Check = (config) => {
-  const reason = unsafePatternReason(config.path_version_pattern);
+  const reason = operatorPatternReason(config.path_version_pattern);
   return reason ? ['path_version_pattern', reason] : undefined;
 };
+
+/** A prefix is joined verbatim: it may not hold empty, "." or ".." segments (upstream would resolve them). */
+const prefixesClean: Check = (config) =>
+  eachVersion(config, (version, at) => {
+    const prefix = version.upstream_path_prefix;
+    if (typeof prefix !== 'string' || prefix === '/') return undefined;
+    const segments = (prefix.endsWith('/') ? prefix.slice(0, -1) : prefix).split('/').slice(1);
+    for (const seg of segments) {
+      const decoded = seg.replace(/%2e/gi, '.');
+      if (seg === '') return [`${at}.upstream_path_prefix`, 'must not contain "//"'];
+      if (decoded === '.' || decoded === '..' || /%2f|%5c|\\/i.test(seg)) return [`${at}.upstream_path_prefix`, 'must not contain "." or ".." segments or encoded separators'];
+    }
+    return undefined;
+  });
 
 const sourcesUnique: Check = (config) => {
   const sources = config.sources ?? [];
@@ -186,4 +206,4 @@ const sourcesUnique: Check = (config) => {
 };
 
 // dates first: the later checks assume parseable dates
-export const checks: Check[] = [uniqueNames, datesParse, sunsetAfterDeprecation, successorKnown, brownoutsInsideDeprecation, defaultVersionKnown, patternCompiles, sourcesUnique];
+export const checks: Check[] = [uniqueNames, datesParse, sunsetAfterDeprecation, successorKnown, brownoutsInsideDeprecation, defaultVersionKnown, patternCompiles, sourcesUnique, prefixesClean];

@@ -1,3 +1,2 @@
 export * from './pdk';
 export * from './types';
-export * from './problem';

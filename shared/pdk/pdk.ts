@@ -90,6 +90,10 @@ export class RequestPdk {
   async getPathWithQuery(): Promise<string> {
     return (await this.k.get_path_with_query()) as string;
   }
+  /** 1.0, 1.1, 2.0 (Kong answers a number). */
+  async getHttpVersion(): Promise<number> {
+    return Number(await this.k.get_http_version());
+  }
   async getRawQuery(): Promise<string> {
     return ((await this.k.get_raw_query()) as string | undefined) ?? '';
   }
@@ -108,8 +112,18 @@ export class RequestPdk {
   async getHeaders(maxHeaders?: number): Promise<HeaderMultimap> {
     return asMultimap(await (maxHeaders === undefined ? this.k.get_headers() : this.k.get_headers(maxHeaders)));
   }
-  async getRawBody(): Promise<Buffer> {
-    return asBytes(await this.k.get_raw_body());
+  /**
+   * The request body. A body over client_body_buffer_size (8 KiB by default) sits in a temp file, and Kong reads
+   * it only when given max_allowed_file_size (0 = no limit); without it Kong answers nil and the handler fails.
+   * Undefined when the body exceeds `maxBytes` (Kong's "request body file too big").
+   */
+  async getRawBody(maxBytes: number): Promise<Buffer | undefined> {
+    if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError('getRawBody: maxBytes must be a positive integer');
+    const body = await this.k.get_raw_body(maxBytes);
+    if (body === undefined || body === null) return undefined;
+    const bytes = asBytes(body);
+    // a body held in memory (under the buffer size) comes back whatever the limit: apply it here too
+    return bytes.length > maxBytes ? undefined : bytes;
   }
 }
 
@@ -196,13 +210,16 @@ export class ServiceRequestPdk {
   }
 }
 
+/**
+ * No getHeaders(): under buffered proxying (always, for an external plugin with a response handler) Kong 3.9's
+ * kong.service.response.get_headers() returns {} (attach_buffered_headers_mt has only an __index hook, which
+ * mp_rpc's fix_mmap cannot iterate; Kong/kong#13827). Read upstream headers one by one with getHeader(), or all
+ * downstream headers (the upstream's, copied before the response phase) with kong.response.get_headers().
+ */
 export class ServiceResponsePdk {
   constructor(private readonly k: any) {}
   async getStatus(): Promise<number | undefined> {
     return orUndefined<number>(await this.k.get_status());
-  }
-  async getHeaders(maxHeaders?: number): Promise<HeaderMultimap> {
-    return asMultimap(await (maxHeaders === undefined ? this.k.get_headers() : this.k.get_headers(maxHeaders)));
   }
   async getHeader(name: string): Promise<string | undefined> {
     return orUndefined<string>(await this.k.get_header(name));

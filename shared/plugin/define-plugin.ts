@@ -1,7 +1,8 @@
-import { childLogger, errorFields, type Logger } from '../observability/log';
-import { counter } from '../observability/metrics';
+import { pluginClock, type Clock } from '../clock';
+import { reportUnexpected } from '../observability/errors';
+import { childLogger, type Logger } from '../observability/log';
 import { Pdk } from '../pdk';
-import { field, type InstanceMeta, type PluginSchema } from '../schema';
+import { ConfigError, field, type InstanceMeta, type PluginSchema } from '../schema';
 import { defineSchema } from '../schema/schema';
 import type { FieldMap, InferFields } from '../schema/fields';
 import type { ConfigCheck } from '../schema/schema';
@@ -17,6 +18,8 @@ export interface HandlerContext {
   meta: InstanceMeta;
   log: Logger;
   plugin: string;
+  /** The plugin's clock (shared/clock): take "now" from here, never from Date.now(). */
+  clock: Clock;
 }
 
 /** A plugin's per-config handler: built once per instance (compile regexes, scripts and lookups here). */
@@ -32,6 +35,10 @@ export interface PluginDefinition<F extends FieldMap, C = InferFields<F> & { fai
   version: string;
   priority: number;
   fields: F;
+  /**
+   * Cross-field rules. Every reason an instance start refuses a config belongs here (pure, offline), not in the
+   * Handler constructor, which may open connections: `checkConfig` (and so `kong-plugins validate`) runs these only.
+   */
   checks?: Array<ConfigCheck<C>>;
   /** What an unexpected exception does; users may override it per config with `failure_policy`. */
   failurePolicy: FailurePolicy;
@@ -46,19 +53,19 @@ export interface PluginModuleExports {
   Priority: number;
   Schema: unknown[];
   schema: PluginSchema<any>;
-}
-
-const phaseErrors = counter('kong_plugins_phase_errors_total', 'Unexpected exceptions in plugin phases', ['plugin', 'phase', 'policy']);
-
-function isRequestOver(err: unknown): boolean {
-  return err instanceof Error && err.name === 'PDKError';
+  /**
+   * Why an instance start would refuse this Config (as Kong sends it, defaults filled), without starting one: no
+   * handler is built, so nothing connects or schedules anything. Empty when the instance would start.
+   */
+  checkConfig(rawConfig: unknown): string[];
 }
 
 /**
  * Builds a kong-pdk plugin module from a schema and a handler class. The generated Plugin class validates Kong's
  * Config when the instance starts (a bad config fails StartInstance with a message naming the field), and wraps
- * each phase the handler implements under the instance's failure policy: an exception is logged with context and
- * counted, then either the request goes on (fail_open) or is answered 500 (fail_closed).
+ * each phase the handler implements under the instance's failure policy: every error is logged and counted by
+ * reportUnexpected (shared/observability/errors), then for an exception either the request goes on (fail_open) or
+ * is answered 500 (fail_closed); after a failed PDK call the request is over and nothing more is sent.
  */
 export function definePlugin<F extends FieldMap>(definition: PluginDefinition<F>): PluginModuleExports {
   type Config = InferFields<F> & { failure_policy: FailurePolicy };
@@ -72,6 +79,7 @@ export function definePlugin<F extends FieldMap>(definition: PluginDefinition<F>
   };
   const schema = defineSchema(definition.name, allFields, (definition.checks ?? []) as Array<ConfigCheck<InferFields<typeof allFields>>>);
   const pluginLog = childLogger({ plugin: definition.name });
+  const clock = pluginClock(definition.name);
   const Handler = definition.Handler;
   const phases = PHASES.filter((phase) => typeof Handler.prototype[phase] === 'function');
 
@@ -87,7 +95,7 @@ export function definePlugin<F extends FieldMap>(definition: PluginDefinition<F>
       this.meta = meta;
       this.policy = (config as Config).failure_policy;
       this.logger = pluginLog.child({ plugin_id: meta.pluginId, route_id: meta.routeId });
-      this.handler = new Handler(config as Config, { meta, log: this.logger, plugin: definition.name });
+      this.handler = new Handler(config as Config, { meta, log: this.logger, plugin: definition.name, clock });
     }
   }
 
@@ -98,11 +106,10 @@ export function definePlugin<F extends FieldMap>(definition: PluginDefinition<F>
         try {
           await (this.handler[phase] as (pdk: Pdk) => Promise<void>).call(this.handler, pdk);
         } catch (err) {
-          if (isRequestOver(err)) return;
-          phaseErrors.inc({ plugin: definition.name, phase, policy: this.policy });
-          this.logger.error({ phase, policy: this.policy, ...errorFields(err) }, 'plugin phase failed');
+          const scope = { plugin: definition.name, phase, policy: this.policy };
+          if (reportUnexpected(this.logger, scope, err) === 'pdk') return;
           if (this.policy === 'fail_closed' && CAN_RESPOND.has(phase)) {
-            await pdk.response.error(500).catch(() => undefined);
+            await pdk.response.error(500).catch((failed: unknown) => reportUnexpected(this.logger, scope, failed));
           }
         }
       },
@@ -111,6 +118,16 @@ export function definePlugin<F extends FieldMap>(definition: PluginDefinition<F>
     });
   }
 
+  const checkConfig = (rawConfig: unknown): string[] => {
+    try {
+      schema.parse(rawConfig);
+      return [];
+    } catch (err) {
+      if (err instanceof ConfigError) return [...err.problems];
+      return [`config: ${(err as Error).message ?? String(err)}`];
+    }
+  };
+
   return {
     Plugin: Plugin as unknown as PluginModuleExports['Plugin'],
     Name: definition.name,
@@ -118,5 +135,6 @@ export function definePlugin<F extends FieldMap>(definition: PluginDefinition<F>
     Priority: definition.priority,
     Schema: schema.kong,
     schema,
+    checkConfig,
   };
 }

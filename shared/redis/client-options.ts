@@ -17,7 +17,10 @@ export function reconnectDelay(attempt: number, random: () => number = Math.rand
  * Options shared by standalone, sentinel and cluster-node connections. The choices all serve fail-fast:
  * - no offline queue: a call made while disconnected fails now instead of waiting for a reconnect;
  * - maxRetriesPerRequest 0 and no resend: a command in flight when the socket drops is rejected, never replayed
- *   (replaying a quota increment would count a request twice).
+ *   (replaying a quota increment would count a request twice);
+ * - no ioredis commandTimeout: its timer rejects a command whose reply is already in the socket when the event loop
+ *   is late (timers run before sockets are read). The handle's deadline (deadline.ts) bounds every call instead and
+ *   gives the socket its turn first; a command past it stays in ioredis' queue until its reply or the socket's end.
  */
 function connectionOptions(t: ResolvedRedisTarget): RedisOptions {
   return {
@@ -25,7 +28,6 @@ function connectionOptions(t: ResolvedRedisTarget): RedisOptions {
     password: t.password,
     tls: t.tls ? {} : undefined,
     connectTimeout: t.connect_timeout_ms,
-    commandTimeout: t.command_timeout_ms,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     connectionName: 'kong-plugins',

@@ -1,5 +1,6 @@
 export { getRedis, closeAllRedis, openConnectionCount } from './connection-registry';
 export { RedisHandle } from './handle';
+export type { LateOutcome } from './deadline';
 export { RedisScript, type RedisArg, type RedisClient } from './script';
 export { RedisUnavailableError, type UnavailableReason } from './errors';
 export type { BreakerState } from './circuit-breaker';
@@ -12,3 +13,4 @@ export {
   type RedisBreakerConfig,
   type ResolvedRedisTarget,
 } from './target';
+export { redisFields, redisField, redisConfigProblem, type RedisConfig } from './schema';

@@ -92,6 +92,9 @@ export function string<O extends StringOpts>(opts: O = {} as O): FieldSpec<Prese
     json.enum = [...opts.one_of];
   }
   lengthBounds(kong, json, opts, 'minLength', 'maxLength');
+  // Kong gives a string field without len_min an implicit len_min = 1 (db/schema/init.lua, validate_field): ""
+  // is refused when kong.yml loads, so it must not mean anything here either. Express "none" by leaving it unset.
+  if (opts.len_min === undefined) json.minLength = 1;
   if (opts.format) json.format = opts.format;
   if (opts.pattern) json.pattern = opts.pattern;
   if (opts.referenceable) kong.referenceable = true;
@@ -171,9 +174,14 @@ export type FieldMap = Record<string, FieldSpec<any>>;
 
 export type InferFields<F extends FieldMap> = { [K in keyof F]: F[K] extends FieldSpec<infer T> ? T : never };
 
-/** Kong fills an absent record with its fields' defaults, so a record value is never null. */
+/**
+ * A record value is never null: Kong expands an absent record with its fields' defaults only when the record is
+ * `required` (handle_missing_field; an optional record without a default is stored as null), so every record is
+ * declared required to Kong.
+ */
 export function record<F extends FieldMap>(fields: F, opts: Common<InferFields<F>> = {}): FieldSpec<InferFields<F>> {
   const { kong, json } = recordParts(fields);
+  if (opts.default === undefined) kong.required = true;
   return make(kong, json, opts);
 }
 

@@ -58,6 +58,7 @@ export function defineSchema<F extends FieldMap>(plugin: string, fields: F, chec
       const input = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
       if (!input || typeof input !== 'object' || Array.isArray(input)) throw new ConfigError(plugin, ['config: must be an object']);
       const { config, meta } = splitKongFields(input as Record<string, unknown>);
+      dropVaultReferences(json, config);
       normalizeEmptyArrays(json, config);
       if (!validate(config)) throw new ConfigError(plugin, describeErrors(validate.errors ?? []));
       const typed = config as InferFields<F>;
@@ -70,6 +71,31 @@ export function defineSchema<F extends FieldMap>(plugin: string, fields: F, chec
       return { config: typed, meta };
     },
   };
+}
+
+/**
+ * For a referenceable field holding `{vault://...}`, Kong resolves the value in place and adds a `"$refs"` key
+ * (`{field = "{vault://...}"}`) to the record that holds the field (db/schema/init.lua, process_auto_fields). It is
+ * bookkeeping, not config: drop it from every record, nested ones and records inside arrays and maps included.
+ */
+const VAULT_REFS_KEY = '$refs';
+
+function dropVaultReferences(schema: Record<string, unknown>, value: unknown): void {
+  if (!value || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    const items = schema.items as Record<string, unknown> | undefined;
+    if (items) for (const element of value) dropVaultReferences(items, element);
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  if (properties) {
+    delete record[VAULT_REFS_KEY];
+    for (const [name, child] of Object.entries(properties)) dropVaultReferences(child, record[name]);
+    return;
+  }
+  const values = schema.additionalProperties;
+  if (values && typeof values === 'object') for (const inner of Object.values(record)) dropVaultReferences(values as Record<string, unknown>, inner);
 }
 
 /**

@@ -97,9 +97,10 @@ export async function main(argv = process.argv): Promise<void> {
 
   const sockName = options.sockName ?? (options.plugin ? `${options.plugin}.socket` : 'js_pluginserver.sock');
   const socketPath = path.join(options.kongPrefix, sockName);
-  const listener = await listen(server, socketPath);
   registerServerMetrics(server);
+  // metrics first: once the socket exists Kong (and the emulator) treat the server as ready, /metrics included
   if (options.metricsPort) await serveMetrics(Number(options.metricsPort));
+  const listener = await listen(server, socketPath);
   rootLogger.info({ socket: socketPath, plugins: [...plugins.keys()] }, 'plugin server ready');
 
   let stopping = false;
@@ -134,6 +135,8 @@ function registerServerMetrics(server: PluginServer): void {
   sampledGauge('kong_plugin_server_phase_errors_total', 'Phase handlers that threw', () => server.counters.phaseErrors);
   sampledGauge('kong_plugin_server_abandoned_events_total', 'Events Kong never stepped again, swept', () => server.counters.abandonedEvents);
   sampledGauge('kong_plugin_server_stuck_handlers_total', 'Handlers that never answered within the event timeout, dropped', () => server.counters.stuckHandlers);
+  sampledGauge('kong_plugin_server_expired_instances_total', 'Instances closed after their idle expiry', () => server.counters.expiredInstances);
+  sampledGauge('kong_plugin_server_rpc_errors_total', 'RPC requests answered with an error (unknown method, bad arguments, no instance)', () => server.counters.rpcErrors);
   sampledGauge('kong_plugin_server_instances', 'Live plugin instances', () => server.instances.size);
   sampledGauge('kong_plugin_server_events_waiting', 'Events waiting for a Step', () => server.eventsWaiting);
 }

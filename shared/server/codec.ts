@@ -22,17 +22,51 @@ for (const method of ['appendBuffer', 'doDecodeSync', 'hasRemaining', 'reinitial
   }
 }
 
-export class StreamDecoder {
-  private readonly decoder = new Decoder() as unknown as ResumableDecoder;
-  private midValue = false;
+/**
+ * The largest message a connection may announce or buffer: pii-masking reads bodies up to 64 MiB (max_body_size),
+ * so 128 MiB leaves room for the headers around one. A length header beyond it (an `array32`/`str32` announcing
+ * ~4 G elements) or a partial value that grows beyond it is refused with a FrameLimitError, and the caller closes
+ * the connection, instead of waiting for data that never comes while buffering whatever follows.
+ */
+export const MAX_FRAME_BYTES = 128 * 1024 * 1024;
 
-  constructor() {
+export class FrameLimitError extends Error {
+  constructor(message: string) {
+    super(`${message} (frame limit ${MAX_FRAME_BYTES} bytes): connection closed`);
+    this.name = 'FrameLimitError';
+  }
+}
+
+export class StreamDecoder {
+  private readonly decoder = new Decoder({
+    maxStrLength: MAX_FRAME_BYTES,
+    maxBinLength: MAX_FRAME_BYTES,
+    maxArrayLength: MAX_FRAME_BYTES,
+    maxMapLength: MAX_FRAME_BYTES,
+    maxExtLength: MAX_FRAME_BYTES,
+  }) as unknown as ResumableDecoder;
+  private midValue = false;
+  /** Bytes received since the partial value began (an upper bound of what the decoder holds for it). */
+  private pendingBytes = 0;
+
+  constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES) {
     this.decoder.reinitializeState();
     this.decoder.setBuffer(new Uint8Array(0));
   }
 
-  /** Feeds a chunk; calls `onValue` for every complete value, keeps any partial tail for the next chunk. */
+  /**
+   * Feeds a chunk; calls `onValue` for every complete value, keeps any partial tail for the next chunk.
+   * Throws (the connection must be closed) on undecodable data, on a length beyond the frame limit, or when a
+   * partial value's buffered bytes exceed it.
+   */
   push(chunk: Uint8Array, onValue: (value: unknown) => void): void {
+    if (this.midValue) {
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes > this.maxFrameBytes) {
+        this.reset();
+        throw new FrameLimitError(`partial message of more than ${this.pendingBytes - chunk.length} bytes`);
+      }
+    }
     if (!this.midValue) {
       // Kong's usual chunk: exactly one whole request.
       const value = decodeWhole(chunk);
@@ -50,14 +84,25 @@ export class StreamDecoder {
         value = decoder.doDecodeSync();
       } catch (err) {
         if (err instanceof RangeError) {
+          if (!this.midValue) this.pendingBytes = chunk.length;
           this.midValue = true;
           return;
         }
+        this.reset();
+        if (err instanceof Error && err.message.startsWith('Max length exceeded')) throw new FrameLimitError(err.message);
         throw err;
       }
       this.midValue = false;
+      this.pendingBytes = 0;
       onValue(value);
     }
+  }
+
+  private reset(): void {
+    this.midValue = false;
+    this.pendingBytes = 0;
+    this.decoder.reinitializeState();
+    this.decoder.setBuffer(new Uint8Array(0));
   }
 }
 

@@ -86,6 +86,38 @@ describe('schema builder: one definition, two schemas', () => {
     expect(kongSide({})).toEqual(['config.name: required field missing']);
   });
 
+  it('refuses "" in a string field without len_min, as Kong does (implicit len_min = 1, db/schema/init.lua validate_field)', () => {
+    const strings = defineSchema('strings', {
+      plain: field.string({ description: 'a plain optional string' }),
+      empty_ok: field.string({ len_min: 0, description: 'a string that may be empty' }),
+      list: field.array(field.string(), { default: [], description: 'a list of strings' }),
+      labels: field.map(field.string(), field.string(), { description: 'key-value labels' }),
+    });
+    const parse = (config: Record<string, unknown>) => () => strings.parse({ ...fillDefaults(strings.kong as unknown as KongFields, {}), ...config });
+    expect(parse({ plain: '' })).toThrow(/config\.plain: must NOT have fewer than 1 characters/);
+    expect(parse({ list: [''] })).toThrow(/config\.list\[0\]: must NOT have fewer than 1 characters/);
+    expect(parse({ labels: { a: '' } })).toThrow(/config\.labels\.a: must NOT have fewer than 1 characters/);
+    expect(parse({ empty_ok: '' })).not.toThrow();
+    expect(parse({ plain: 'x', list: ['y'], labels: { a: 'b' } })).not.toThrow();
+  });
+
+  it('accepts and drops the "$refs" Kong adds to every record holding a resolved vault reference (process_auto_fields)', () => {
+    const secretive = defineSchema('secretive', {
+      password: field.string({ referenceable: true, description: 'a password, vault references accepted' }),
+      redis: field.record({ password: field.string({ referenceable: true, description: 'the redis password' }) }),
+      keys: field.array(field.record({ secret: field.string({ referenceable: true, description: 'one secret of many' }) }), { default: [], description: 'a list of secrets' }),
+    });
+    // what Kong 3.9 sends after resolving {vault://env/...} in three records: the value in place, the reference in $refs
+    const sent = {
+      password: 'resolved-1',
+      $refs: { password: '{vault://env/top}' },
+      redis: { password: 'resolved-2', $refs: { password: '{vault://env/redis}' } },
+      keys: [{ secret: 'resolved-3', $refs: { secret: '{vault://env/key}' } }, { secret: 'plain' }],
+    };
+    const { config } = secretive.parse(sent);
+    expect(config).toEqual({ password: 'resolved-1', redis: { password: 'resolved-2' }, keys: [{ secret: 'resolved-3' }, { secret: 'plain' }] });
+  });
+
   it('accepts an empty array Kong encoded as {} (cjson without an array metatable)', () => {
     expect(() => schema.parse(asKongSendsIt({ name: 'x', tags: {} }))).not.toThrow();
   });

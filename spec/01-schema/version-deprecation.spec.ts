@@ -17,7 +17,7 @@ function problemsOf(config: Record<string, unknown>): string[] {
 describe('version-deprecation schema', () => {
   it('accepts a full config and fills defaults', () => {
     const { config } = schema.parse({
-      versions: [{ ...v1, brownouts: [{ start: '2026-03-01T10:00:00Z', end: '2026-03-01T11:00:00Z' }], upstream_path_prefix: '' }, v2],
+      versions: [{ ...v1, brownouts: [{ start: '2026-03-01T10:00:00Z', end: '2026-03-01T11:00:00Z' }], upstream_path_prefix: '/' }, v2],
       default_version: '2',
       route_id: 'r1',
       __plugin_id: 'p1',
@@ -93,10 +93,21 @@ describe('version-deprecation schema', () => {
     ]);
   });
 
+  it('rejects upstream path prefixes holding "//", dot segments or encoded separators', () => {
+    for (const prefix of ['/api//v2', '/api/../admin', '/api/./x', '/api/%2e%2e/x', '/api%2Fx']) {
+      expect([prefix, problemsOf({ versions: [v1, { ...v2, upstream_path_prefix: prefix }] })]).toEqual([prefix, [expect.stringMatching(/^config\.versions\[1\]\.upstream_path_prefix: must not contain/)]]);
+    }
+    for (const prefix of ['/', '/api/2.0', '/api/2.0/', '/a..b']) expect(() => schema.parse({ versions: [v1, { ...v2, upstream_path_prefix: prefix }] })).not.toThrow();
+    expect(schema.parse({ versions: [v1, v2] }).config.on_conflict).toBe('reject');
+  });
+
   it('rejects an unknown default version, a bad pattern, repeated sources and bad field values', () => {
     expect(problemsOf({ versions: [v1, v2], default_version: 'v9' })).toEqual(['config.default_version: "v9" is not a configured version']);
-    expect(problemsOf({ versions: [v1, v2], path_version_pattern: '^v(' })).toEqual([expect.stringMatching(/^config\.path_version_pattern: invalid regular expression/)]);
-    expect(problemsOf({ versions: [v1, v2], path_version_pattern: '^v([0-9]+)+$' })).toEqual([expect.stringMatching(/^config\.path_version_pattern: nested quantifiers/)]);
+    expect(problemsOf({ versions: [v1, v2], path_version_pattern: '^v(' })).toEqual([expect.stringMatching(/^config\.path_version_pattern: not a pattern RE2 accepts/)]);
+    expect(problemsOf({ versions: [v1, v2], path_version_pattern: '^v(?=[0-9])' })).toEqual([expect.stringMatching(/^config\.path_version_pattern: lookahead\/lookbehind is not supported/)]);
+    expect(problemsOf({ versions: [v1, v2], path_version_pattern: '^(v)\\1$' })).toEqual([expect.stringMatching(/^config\.path_version_pattern: backreferences are not supported/)]);
+    // linear on RE2: accepted
+    expect(() => schema.parse({ versions: [v1, v2], path_version_pattern: '^v([0-9]+)+$' })).not.toThrow();
     expect(problemsOf({ versions: [v1, v2], sources: ['path', 'path'] })).toEqual(['config.sources: each source may appear once']);
     expect(problemsOf({ versions: [v1, v2], sources: ['cookie'] })).toContainEqual(expect.stringMatching(/^config\.sources\[0\]: must be one of: header, path, query, accept/));
     expect(problemsOf({ versions: [{ ...v2, name: 'v 2' }] })).toContainEqual(expect.stringMatching(/^config\.versions\[0\]\.name: must match pattern/));

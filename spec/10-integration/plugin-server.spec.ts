@@ -41,7 +41,7 @@ describe.each(SERVER_KINDS)('plugin server %s through the Kong emulator', (kind)
   });
 
   it('reads every plugin schema through the query command', () => {
-    expect(kong.pluginNames().sort()).toEqual(['concurrent', 'echo-headers', 'exits', 'hangs', 'noop', 'phase-violator', 'shared-ctx', 'thrower', 'typed']);
+    expect(kong.pluginNames().sort()).toEqual(['concurrent', 'echo-headers', 'exits', 'hangs', 'noop', 'phase-violator', 'shared-ctx', 'step-error', 'thrower', 'typed']);
     const typed = kong.infoFor('typed');
     expect(typed).toMatchObject({ Version: '1.2.3', Priority: 800, Phases: ['access'] });
     expect(typed?.Schema.fields[0].config.fields).toContainEqual({ times: { type: 'integer', default: 1, between: [1, 10], description: 'how many times to say it' } });
@@ -90,7 +90,8 @@ describe.each(SERVER_KINDS)('plugin server %s through the Kong emulator', (kind)
   it('answers 500 like Kong when a PDK call is not allowed in the phase', async () => {
     const res = await kong.request({ path: '/violate', headers: { 'x-violate': '1' } });
     expect(res.status).toBe(500);
-    expect(JSON.parse(res.body.toString())).toEqual({ message: 'An unexpected error occurred' });
+    // kong.response.error(500) from the access iterator's catch: the JSON template carries the request id
+    expect(JSON.parse(res.body.toString())).toEqual({ message: 'An unexpected error occurred', request_id: res.headers.get('x-kong-request-id') });
     expect(kong.errors.pop()).toMatch(/kong.service.response.get_raw_body: function cannot be called in access phase/);
   });
 

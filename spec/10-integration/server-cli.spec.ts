@@ -68,7 +68,7 @@ describe('kong-plugin-server CLI', () => {
       await kong.close();
       await upstream.close();
     }
-  });
+  }, 90_000); // the stock server registers ts-node, which type-checks: tens of seconds on a loaded 2-core machine
 
   it('per-plugin mode dumps and serves only the named plugin', () => {
     const result = run(OUR_SERVER, ['-d', FIXTURES, '--plugin', 'noop', '--dump-all-plugins']);
@@ -124,7 +124,14 @@ describe('metrics endpoint and connect mode', () => {
       });
       expect((await kong.request({ path: '/' })).headers.get('x-greeting')).toBe('hi x1');
       expect((await kong.request({ path: '/', headers: { 'x-boom': 'yes' } })).status).toBe(500);
+      // an RPC the server refuses (no such instance) is counted
+      const { RpcClient } = await import('../../devkit/emulator/rpc-client');
+      const rpc = new RpcClient(path.join(prefix, 'js_pluginserver.sock'));
+      await expect(rpc.call('plugin.InstanceStatus', 4242)).rejects.toThrow(/no plugin instance/);
+      rpc.close();
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text).toMatch(/^kong_plugin_server_rpc_errors_total 1$/m);
+      expect(text).toMatch(/^kong_plugin_server_expired_instances_total 0$/m);
       expect(text).toMatch(/^kong_plugin_server_events_total 2$/m);
       expect(text).toMatch(/^kong_plugin_server_instances 1$/m);
       expect(text).toMatch(/^kong_plugins_phase_errors_total\{plugin="typed",phase="access",policy="fail_closed"\} 1$/m);

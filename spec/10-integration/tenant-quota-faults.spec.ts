@@ -148,6 +148,30 @@ describe.each(SERVER_KINDS)('tenant-quota under Redis faults (%s plugin server)'
     expect(kong.errors).toEqual([]);
   }, 20_000);
 
+  it('Redis stalls (SIGSTOP): the local fallback starts from what Redis said was left, not from a fresh budget', async () => {
+    await waitForRedis('/local/x');
+    const spent = tenant();
+    const half = tenant();
+    // through Redis: `spent` uses its whole limit of 10, `half` uses 6 (4 left: 2 for each of node_count 2)
+    for (let i = 0; i < 10; i++) expect((await kong.request({ path: '/local/x', headers: { 'X-Tenant-ID': spent } })).status).toBe(200);
+    for (let i = 0; i < 6; i++) expect((await kong.request({ path: '/local/x', headers: { 'X-Tenant-ID': half } })).status).toBe(200);
+    redis.pause();
+    try {
+      const during = async (t: string) => {
+        const statuses: number[] = [];
+        for (let i = 0; i < 8; i++) statuses.push((await kong.request({ path: '/local/x', headers: { 'X-Tenant-ID': t } })).status);
+        return statuses.filter((s) => s === 200).length;
+      };
+      // before seeding: 5 each (a fresh limit / node_count), whatever the tenant had spent
+      expect(await during(spent)).toBe(0);
+      expect(await during(half)).toBe(2);
+    } finally {
+      redis.resume();
+    }
+    await waitForRedis('/local/x');
+    expect(kong.errors).toEqual([]);
+  }, 20_000);
+
   it('memory stays flat over thousands of degraded requests; no unhandled rejection in the plugin server', async () => {
     const pid = kong.servers[0].pid as number;
     await redis.kill();

@@ -1,17 +1,21 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { KongEmulator } from '../../devkit/emulator/kong';
-import { ROOT } from '../../devkit/emulator/plugin-server-process';
 import { startGateway, type RunningGateway } from '../../devkit/gateway/gateway';
 import { parseOptions } from '../../devkit/gateway/options';
 import { main as usageCli } from '../../plugins/tenant-quota/usage-cli';
 import { childLogger } from '../../shared/observability/log';
 import { closeAllRedis, getRedis } from '../../shared/redis';
 import { SERVER_KINDS, startKong, startUpstream, type TestUpstream } from '../helpers/kong-harness';
+import { freePort } from '../helpers/ports';
 import { parseRateLimitList } from '../helpers/ratelimit-headers';
 import { tenantQuotaPluginDir } from '../helpers/tenant-quota';
+import { startRedisServer, type RedisServer } from '../helpers/redis-servers';
+import { configWithRedis } from '../20-e2e/target';
 
 
 const RUN = crypto.randomBytes(4).toString('hex');
@@ -83,6 +87,8 @@ describe.each(SERVER_KINDS)('tenant-quota end to end (%s plugin server)', (kind)
             route('anon', { identity: { source: 'consumer', unidentified: 'anonymous', anonymous_tenant: `anon-${RUN}-${kind}` } }),
             route('jwt', { identity: { source: 'jwt', jwt: { static_key: HS_SECRET, algorithms: ['HS256'], issuer: 'https://issuer.test' } } }),
             route('jwks', { identity: { source: 'jwt', jwt: { jwks_url: jwks.url, algorithms: ['RS256'] } } }),
+            // nothing listens there: the keys cannot be fetched
+            route('jwksdown', { identity: { source: 'jwt', jwt: { jwks_url: `http://127.0.0.1:${await freePort()}/jwks.json`, algorithms: ['RS256'] } } }),
             route('shadow', { identity: header, mode: 'shadow' }),
             route('cost', { identity: header, cost: { default: 1, header: 'X-Cost', min: 1, max: 3 }, plans: [{ name: 'free', limits: [{ name: 'units', scope: 'tenant', algorithm: 'sliding_window', limit: 5, window_seconds: 600 }] }] }),
             route('refund', { identity: header, refund_5xx: true }),
@@ -204,6 +210,48 @@ describe.each(SERVER_KINDS)('tenant-quota end to end (%s plugin server)', (kind)
     expect((await get('/jwks/x', { Authorization: `Bearer ${signRs256({ tenant: t }, 'unknown-kid')}` })).status).toBe(401);
   });
 
+  it('a 401 carries its WWW-Authenticate challenge (RFC 9110): Key for consumer identity, Bearer for JWTs', async () => {
+    const noConsumer = await get('/consumer/x');
+    expect(noConsumer.status).toBe(401);
+    expect(noConsumer.headers.get('www-authenticate')).toBe('Key realm="kong"');
+    const noToken = await get('/jwt/x');
+    expect(noToken.headers.get('www-authenticate')).toBe('Bearer realm="kong"');
+    const forged = await get('/jwt/x', { Authorization: `Bearer ${signHs256({ tenant: 'x' }).slice(0, -4)}AAAA` });
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get('www-authenticate')).toBe('Bearer realm="kong", error="invalid_token"');
+  });
+
+  it('an unreachable JWKS endpoint is a 503 with Retry-After, logged and counted, not a silent 401', async () => {
+    const before = upstream.requests.length;
+    const res = await get('/jwksdown/x', { Authorization: `Bearer ${signRs256({ tenant: tenant('down') })}` });
+    expect(res.status).toBe(503);
+    expect(JSON.parse(res.body.toString())).toMatchObject({ code: 'identity-keys-unavailable', status: 503 });
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(upstream.requests.length).toBe(before);
+    expect(await kong.servers[0].waitForStderr('tenant-quota: tenant identity cannot be verified')).toContain('jwks_unreachable');
+    // a request without any token is still simply unidentified
+    expect((await get('/jwksdown/x')).status).toBe(401);
+  });
+
+  it('a tenant, consumer or cost header sent twice is a 400 problem, never a guess at which value counts', async () => {
+    const t = tenant('dup');
+    const before = upstream.requests.length;
+    for (const [path, headers, header] of [
+      ['/hdr/x', { 'X-Tenant-ID': [t, 'other'] }, 'x-tenant-id'],
+      ['/hdr/x', { 'X-Tenant-ID': `${t}, other` }, 'x-tenant-id'],
+      ['/scoped/x', { 'X-Tenant-ID': t, 'X-Consumer': ['a', 'b'] }, 'x-consumer'],
+      ['/cost/x', { 'X-Tenant-ID': t, 'X-Cost': ['1', '100'] }, 'x-cost'],
+      ['/jwt/x', { Authorization: [`Bearer ${signHs256({ tenant: t })}`, 'Bearer x.y.z'] }, 'authorization'],
+    ] as Array<[string, Record<string, string | string[]>, string]>) {
+      const res = await kong.request({ path, headers });
+      expect([path, header, res.status, res.headers.get('content-type')]).toEqual([path, header, 400, 'application/problem+json']);
+      expect(JSON.parse(res.body.toString())).toMatchObject({ code: 'ambiguous-request-header', header });
+    }
+    expect(upstream.requests.length).toBe(before);
+    // one value is fine
+    expect((await kong.request({ path: '/cost/x', headers: { 'X-Tenant-ID': t, 'X-Cost': '2' } })).status).toBe(200);
+  });
+
   it('shadow mode counts and sends headers but never blocks', async () => {
     const t = tenant('shadow');
     for (let i = 0; i < 5; i++) {
@@ -321,13 +369,17 @@ describe('tenant-quota calendar quota across a month end, through the plugin ser
 });
 
 describe('kong.yml demo through the dev gateway, and the tenant-usage CLI', () => {
+  // kong.yml as shipped but its Redis re-aimed at a private redis-server: the demo's tenants are fixed names under
+  // the demo's prefix (tqdemo), and a dev gateway on 127.0.0.1:6379 must keep its counters while the tests run
   let gateway: RunningGateway;
+  let redis: RedisServer;
+  let dir: string;
   const log = childLogger({ component: 'tenant-quota-demo-test' });
   log.level = 'silent';
   const cli = async (...args: string[]) => {
     const chunks: string[] = [];
     const out = new Writable({ write: (c, _e, cb) => (chunks.push(String(c)), cb()) });
-    const code = await usageCli(['node', 'tenant-usage', '--prefix', 'tqdemo', ...args], out);
+    const code = await usageCli(['node', 'tenant-usage', '--port', String(redis.port), '--prefix', 'tqdemo', ...args], out);
     return { code, text: chunks.join('') };
   };
   const send = (port: number, tenant: string) =>
@@ -339,17 +391,16 @@ describe('kong.yml demo through the dev gateway, and the tenant-usage CLI', () =
     });
 
   beforeAll(async () => {
-    // the demo's tenants are fixed names: start from zero and leave nothing behind
-    await cli('reset', 'acme');
-    await cli('reset', 'globex');
-    const options = parseOptions(['--port', '0', '--config', path.join(ROOT, 'kong.yml'), '--plugins-dir', tenantQuotaPluginDir(), '--server', 'ours', '--ephemeral-upstreams'], {});
+    redis = await startRedisServer();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tq-demo-'));
+    const options = parseOptions(['--port', '0', '--config', configWithRedis(redis.port, dir), '--plugins-dir', tenantQuotaPluginDir(), '--server', 'ours', '--ephemeral-upstreams'], {});
     gateway = await startGateway(options, log);
   }, 30_000);
 
   afterAll(async () => {
     await gateway?.close();
-    await cli('reset', 'acme');
-    await cli('reset', 'globex');
+    await redis?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('serves two tenants on different plans; the CLI shows and resets their usage', async () => {

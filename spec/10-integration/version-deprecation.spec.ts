@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadKongYaml } from '../../devkit/emulator/declarative';
 import type { KongEmulator } from '../../devkit/emulator/kong';
 import { BUILT_PLUGINS, ROOT } from '../../devkit/emulator/plugin-server-process';
 import { SERVER_KINDS, startKong, startUpstream, type TestUpstream } from '../helpers/kong-harness';
@@ -42,7 +43,7 @@ function versions(overrides: { v1?: Record<string, unknown> } = {}) {
       deprecation_url: `${DOCS}/deprecations/v1`,
       sunset_url: `${DOCS}/sunset-policy`,
       brownouts: [{ start: iso(NOW + 10 * DAY), end: iso(NOW + 10 * DAY + HOUR) }],
-      upstream_path_prefix: '',
+      upstream_path_prefix: '/',
       ...overrides.v1,
     },
     { name: 'v2', aliases: ['2', '2.0'], documentation_url: `${DOCS}/v2`, upstream_path_prefix: '/api/2.0' },
@@ -63,6 +64,14 @@ function kongConfig(upstream: string) {
         url: upstream,
         routes: [
           { name: 'versioned', paths: ['/versioned'], plugins: plugin({ ...common, versions: versions(), default_version: 'v2' }) },
+          { name: 'precedence', paths: ['/precedence'], plugins: plugin({ ...common, versions: versions(), default_version: 'v2', on_conflict: 'first' }) },
+          {
+            // the version in the first segment, the route at "/": every raw path below reaches the plugin
+            name: 'root',
+            hosts: ['root.test'],
+            paths: ['/'],
+            plugins: plugin({ versions: versions({ v1: { upstream_path_prefix: '/api/1/' } }), default_version: 'v2', upstream_header: 'X-Resolved-Version' }),
+          },
           {
             name: 'brownout',
             paths: ['/brownout'],
@@ -115,7 +124,7 @@ describe.each(SERVER_KINDS)('version-deprecation through the Kong emulator (%s s
     expect(res.headers.has('sunset')).toBe(false);
     // the version may come from request headers, so caches must key on them
     expect(res.headers.get('vary')).toBe('X-API-Version, Accept');
-    expect(res.context.pdkCalls).toBe(5); // get_headers, get_path_with_query, set_headers (Vary), set_path, set_header
+    expect(res.context.pdkCalls).toBe(6); // get_headers, get_path, get_raw_query (every source consulted), set_headers (Vary), set_path, set_header
   });
 
   it('reads the version from a header, a path segment, a query parameter and an Accept media-type parameter', async () => {
@@ -131,14 +140,67 @@ describe.each(SERVER_KINDS)('version-deprecation through the Kong emulator (%s s
     }
   });
 
-  it('applies the configured precedence (header before path before query before accept)', async () => {
-    const res = await kong.request({ path: '/versioned/v1/things?api-version=2', headers: { 'X-API-Version': '2', Accept: 'application/vnd.acme+json;version=1' } });
+  it('reads the path as Kong\'s router does (normalized get_path, not the raw request URI): dot segments and encodings never pick another version', async () => {
+    // kong.request.get_path_with_query() is nginx's raw request_uri; the router and get_path() see the normalized
+    // path (kong/tools/uri.lua normalize: dot segments resolved, slashes merged, unreserved %XX decoded)
+    for (const [requestPath, upstreamUrl] of [
+      ['/versioned/v1/../v2/things', '/api/2.0/things'],
+      ['/versioned//v2/./things', '/api/2.0/things'],
+      ['/versioned/%76%32/things', '/api/2.0/things'],
+    ]) {
+      const res = await kong.request({ path: requestPath });
+      expect([requestPath, res.status, lastUpstream().headers['x-resolved-version'], lastUpstream().url]).toEqual([requestPath, 200, 'v2', upstreamUrl]);
+    }
+  });
+
+  it('answers 400 api-version-conflict when two sources name different versions (the default), proxying nothing', async () => {
+    const before = upstream.requests.length;
+    const res = await kong.request({ path: '/versioned/v1/things', headers: { 'X-API-Version': '2' } });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(json(res.body)).toMatchObject({ code: 'api-version-conflict', status: 400, versions: [{ source: 'header', version: 'v2' }, { source: 'path', version: 'v1' }] });
+    expect(res.headers.get('vary')).toBe('X-API-Version, Accept');
+    // a query naming an unknown version next to a known one is a conflict too
+    const unknown = await kong.request({ path: '/versioned/v2/things?api-version=9' });
+    expect(json(unknown.body)).toMatchObject({ code: 'api-version-conflict', versions: [{ source: 'path', version: 'v2' }, { source: 'query', version: '9' }] });
+    expect(upstream.requests.length).toBe(before);
+    // the same version named twice (an alias counts as its version) is no conflict
+    const same = await kong.request({ path: '/versioned/v2/things?api-version=2.0', headers: { 'X-API-Version': '2' } });
+    expect(same.status).toBe(200);
+    expect(lastUpstream().url).toBe('/api/2.0/things?api-version=2.0');
+  });
+
+  it('on_conflict first: the configured precedence decides (header before path before query before accept)', async () => {
+    const res = await kong.request({ path: '/precedence/v1/things?api-version=2', headers: { 'X-API-Version': '2', Accept: 'application/vnd.acme+json;version=1' } });
     expect(res.status).toBe(200);
     expect(lastUpstream().url).toBe('/api/2.0/things?api-version=2'); // header said v2; the v1 path segment is replaced
-    const byPath = await kong.request({ path: '/versioned/v1/things?api-version=2', headers: { Accept: 'application/vnd.acme+json;version=2' } });
+    const byPath = await kong.request({ path: '/precedence/v1/things?api-version=2', headers: { Accept: 'application/vnd.acme+json;version=2' } });
     expect(byPath.status).toBe(200);
     expect(lastUpstream().headers['x-resolved-version']).toBe('v1');
     expect(lastUpstream().url).toBe('/things?api-version=2'); // v1 strips the version segment
+  });
+
+  it('never rewrites to a path with "..", "//" or outside the version\'s prefix, whatever the raw path', async () => {
+    // raw request lines as a client sends them; Kong's get_path (emulated: kong/tools/uri.lua normalize) resolves
+    // dot segments (never above "/"), merges slashes and decodes unreserved %XX before the plugin sees the path
+    const cases: Array<[string, number, string | undefined, string | undefined]> = [
+      ['/v2/../v1/x', 200, 'v1', '/api/1/x'],
+      ['/%761/x', 200, 'v1', '/api/1/x'],
+      ['/v2/../../admin', 200, 'v2', '/api/2.0/admin'], // no version left in the path: the default, under its prefix
+      ['/v1//x/./y/', 200, 'v1', '/api/1/x/y/'],
+      ['/v1/..%2Fadmin', 400, undefined, undefined], // an upstream decoding %2F would read "../admin"
+      ['/v1/%2e%2e%5cadmin', 400, undefined, undefined],
+    ];
+    for (const [raw, status, version, upstreamUrl] of cases) {
+      const before = upstream.requests.length;
+      const res = await kong.request({ path: raw, host: 'root.test' });
+      const seen = upstream.requests.length > before ? lastUpstream() : undefined;
+      expect([raw, res.status, seen?.headers['x-resolved-version'], seen?.url]).toEqual([raw, status, version, upstreamUrl]);
+      if (seen) {
+        expect(seen.url).not.toMatch(/\/\.\.?(\/|$)|\/\//);
+        expect(seen.url.startsWith(version === 'v1' ? '/api/1/' : '/api/2.0/')).toBe(true);
+      } else expect(json(res.body)).toMatchObject({ code: 'invalid-version-path', status: 400 });
+    }
   });
 
   it('answers 400 problem+json listing the supported versions for an unknown version', async () => {
@@ -155,7 +217,8 @@ describe.each(SERVER_KINDS)('version-deprecation through the Kong emulator (%s s
       expect(body).toMatchObject({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'unsupported-api-version', supported_versions: ['v1', 'v2'] });
       expect(body.requested_version).toMatch(/^v?7$/);
       expect(res.headers.get('vary')).toBe('X-API-Version, Accept');
-      expect(res.context.pdkCalls).toBeLessThanOrEqual(3);
+      // the reads up to the source that names the version (header: 1; path: 2; accept, after path and query: 3), then exit
+      expect(res.context.pdkCalls).toBeLessThanOrEqual(4);
     }
     expect(upstream.requests.length).toBe(before);
   });
@@ -170,7 +233,7 @@ describe.each(SERVER_KINDS)('version-deprecation through the Kong emulator (%s s
       supported_versions: ['v1', 'v2'],
       detail: expect.stringContaining('path segment 2, or the X-API-Version header'),
     });
-    expect(res.context.pdkCalls).toBe(3); // get_path_with_query, get_headers, exit
+    expect(res.context.pdkCalls).toBe(3); // get_path, get_headers, exit
   });
 
   it('signals a deprecated version with Deprecation, Sunset and Link headers that independent parsers accept', async () => {
@@ -184,8 +247,9 @@ describe.each(SERVER_KINDS)('version-deprecation through the Kong emulator (%s s
       { uri: `${DOCS}/sunset-policy`, rel: 'sunset', type: 'text/html' },
       { uri: `${DOCS}/v2`, rel: 'successor-version' },
     ]);
-    // get_headers, get_path_with_query, get_consumer, set_headers, set_path, set_header
-    expect(res.context.pdkCalls).toBe(6);
+    // get_headers, get_path, get_raw_query (on_conflict reject reads every source), get_consumer, set_headers,
+    // set_path, set_header
+    expect(res.context.pdkCalls).toBe(7);
   });
 
   it('answers 410 during a brownout, with the successor, its link and Retry-After', async () => {
@@ -198,7 +262,7 @@ describe.each(SERVER_KINDS)('version-deprecation through the Kong emulator (%s s
     expect(parseLinks(res.headers.getAll('link') as string[]).map((l) => l.rel)).toEqual(['deprecation', 'sunset', 'successor-version']);
     expect(json(res.body)).toMatchObject({ status: 410, code: 'api-version-brownout', version: 'v1', successor: 'v2', successor_link: `${DOCS}/v2` });
     expect(upstream.requests.length).toBe(before);
-    expect(res.context.pdkCalls).toBe(3); // get_headers, get_consumer, exit
+    expect(res.context.pdkCalls).toBe(5); // get_headers, get_path, get_raw_query (every source, for conflicts), get_consumer, exit
     // the successor is unaffected by the brownout
     expect((await kong.request({ path: '/brownout/things', headers: { 'X-API-Version': '2' } })).status).toBe(200);
   });
@@ -274,17 +338,23 @@ describe('kong.yml demo route', () => {
   it('is accepted and answers with the deprecation headers for v1 and a problem for unknown versions', async () => {
     const dir = pluginDir();
     const kong = await startKong({ kind: 'ours', pluginsDir: dir });
+    const demo = await startUpstream();
     try {
-      kong.configure(path.join(ROOT, 'kong.yml')); // plugins other than this one are reported as skipped here
+      // plugins other than this one are reported as skipped here; the demo services point at a test upstream (an
+      // upstream that cannot be reached gets Kong's error page, without the headers set in access)
+      const config = loadKongYaml(path.join(ROOT, 'kong.yml'));
+      for (const service of config.services) service.port = demo.port;
+      kong.configure(config);
       const unknown = await kong.request({ path: '/versioned/v9/anything' });
       expect(unknown.status).toBe(400);
       expect(json(unknown.body).supported_versions).toEqual(['v1', 'v2']);
-      // the demo upstream (127.0.0.1:9101) may not run here: the headers are set in access either way
       const v1 = await kong.request({ path: '/versioned/v1/anything' });
+      expect(v1.status).toBe(200);
       expect(parseDeprecation(v1.headers.get('deprecation') as string).toISOString()).toBe('2026-06-01T00:00:00.000Z');
       expect(v1.headers.get('sunset')).toBe('Wed, 30 Jun 2027 00:00:00 GMT');
       expect(parseLinks(v1.headers.getAll('link') as string[]).map((l) => l.rel)).toEqual(['deprecation', 'sunset', 'successor-version']);
     } finally {
+      await demo.close();
       await kong.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }

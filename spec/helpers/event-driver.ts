@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { RpcClient } from '../../devkit/emulator/rpc-client';
 
 interface StepIn {
@@ -36,8 +37,33 @@ export async function driveEvents(rpc: RpcClient, instanceId: number, count: num
 }
 
 export function rssBytes(pid: number): number {
+  return statusKb(pid, 'VmRSS') * 1024;
+}
+
+function statusKb(pid: number, field: string): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /VmRSS:\s+(\d+) kB/.exec(status);
-  if (!match) throw new Error('no VmRSS');
-  return Number(match[1]) * 1024;
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+const GC_PRELOAD = path.join(__dirname, '..', 'fixtures', 'preload', 'gc-on-signal.js');
+
+/** Environment for a server whose live set a test measures with {@link liveAnonBytes}. */
+export function gcOnSignalEnv(doneFile: string): NodeJS.ProcessEnv {
+  return { NODE_OPTIONS: `--expose-gc --require ${GC_PRELOAD}`, GC_DONE_FILE: doneFile };
+}
+
+/**
+ * The anonymous memory (heap, buffers: where a leak lives; not the mapped node binary) of a server started with
+ * {@link gcOnSignalEnv}, right after a full GC it runs on SIGUSR2.
+ */
+export async function liveAnonBytes(pid: number, doneFile: string): Promise<number> {
+  const before = fs.existsSync(doneFile) ? fs.readFileSync(doneFile, 'utf8') : '';
+  process.kill(pid, 'SIGUSR2');
+  for (let waited = 0; waited < 10_000; waited += 20) {
+    if (fs.existsSync(doneFile) && fs.readFileSync(doneFile, 'utf8') !== before) return statusKb(pid, 'RssAnon') * 1024;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`server ${pid} did not report a GC within 10 s`);
 }

@@ -1,12 +1,14 @@
 import { digitsOf, eachMatch, type Detector, type Match, type ScanInput } from './types';
 
 /**
- * Payment card numbers: 12-19 digits, optionally grouped by one consistent separator (space or '-'), inside a
- * known issuer (IIN) range for that length, passing Luhn. Linear: `(?:[ -]?\d){11,18}` is deterministic (a
- * separator and a digit never compete for the same char) and bounded, and the lookbehind rejects starts inside a
- * longer number, a float's fraction (`4.111111111111111e+15`) or a word.
+ * Payment card numbers: 12-19 digits, optionally grouped (space, '-', '.', a no-break space as U+00A0 or its UTF-8
+ * bytes, or two spaces; separators may be mixed), inside a known issuer (IIN) range for that length, passing Luhn.
+ * An ungrouped number may be glued to a word (`card_4111111111111111`, `pan4111...`). Linear: each repeated group
+ * is a bounded separator then a digit (they never compete for a char), and the lookbehind admits starts only where
+ * no digit, word char, '.', '+' or '-' precedes (so not inside a longer number, a float's fraction or a word).
  */
-const CANDIDATE = /\d\d(?<![0-9A-Za-z_.+-]\d\d)(?:[ -]?\d){10,17}(?![0-9A-Za-z_]|[.,-]\d)/g;
+const SEP = '(?:\\xC2\\xA0|  |[ .\\xA0-])';
+const CANDIDATE = new RegExp(`\\d\\d(?<![0-9A-Za-z_.+-]\\d\\d)(?:${SEP}?\\d){10,17}(?![0-9A-Za-z_]|[.,-]\\d)|(?<=[A-Za-z_])\\d{12,19}(?![0-9A-Za-z_]|[.,-]\\d)`, 'g');
 
 const IBAN_HEAD = /[A-Z]{2}\d\d[ -]?$/;
 
@@ -71,24 +73,26 @@ export function luhnCheckDigit(body: string): number {
   return 0;
 }
 
-/** One separator kind throughout, first group of 4 and every group of 3-6 digits (4-4-4-4, 4-6-5, 4-4-4-4-3). */
+/** Groups of 3-6 digits after a first group of 4 (4-4-4-4, 4-6-5, 4-4-4-4-3), whatever the separators between them. */
 function groupingValid(candidate: string): boolean {
-  let separator = -1;
   let group = 0;
   let first = -1;
+  let separated = false;
   for (let i = 0; i < candidate.length; i++) {
     const c = candidate.charCodeAt(i);
     if (c >= 48 && c <= 57) {
+      if (separated) {
+        if (first === -1) first = group;
+        else if (group < 3 || group > 6) return false;
+        group = 0;
+        separated = false;
+      }
       group++;
       continue;
     }
-    if (separator === -1) separator = c;
-    else if (separator !== c) return false;
-    if (first === -1) first = group;
-    if (group < 3 || group > 6) return false;
-    group = 0;
+    separated = true;
   }
-  if (separator === -1) return true;
+  if (first === -1) return true;
   return first === 4 && group >= 1 && group <= 6;
 }
 

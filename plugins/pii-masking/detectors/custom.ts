@@ -1,8 +1,13 @@
 import { ibanMod97 } from './iban';
 import { luhnValid } from './card';
-import { digitsOf, eachMatch, type Detector, type Match, type ScanInput } from './types';
+import { OperatorPattern } from '../../../shared/safety/operator-pattern';
+import { digitsOf, type Detector, type Match, type ScanInput } from './types';
 
-export { unsafePatternReason } from '../../../shared/safety/regex-safety';
+/**
+ * Longest custom match kept in one piece: the input is matched in windows of twice this (linear time whatever the
+ * pattern, shared/safety/operator-pattern.ts); a longer run is masked in pieces.
+ */
+export const CUSTOM_MAX_MATCH = 64;
 
 export type CustomValidator = 'none' | 'luhn' | 'mod97';
 
@@ -16,7 +21,7 @@ export interface CustomDetectorSpec {
 }
 
 export function customDetector(spec: CustomDetectorSpec): Detector {
-  const regex = new RegExp(spec.pattern, spec.caseInsensitive ? 'gi' : 'g');
+  const pattern = OperatorPattern.compile(spec.pattern, { caseInsensitive: spec.caseInsensitive });
   const keys = new Set(spec.keys);
   const validate = (value: string): boolean => {
     if (spec.validator === 'luhn') {
@@ -30,9 +35,9 @@ export function customDetector(spec: CustomDetectorSpec): Detector {
     type: spec.name,
     scan(input: ScanInput, out: Match[]): void {
       if (keys.size && (!input.key || !keys.has(input.key.key))) return;
-      eachMatch(regex, input.text, (m) => {
-        if (m[0].length && validate(m[0])) out.push({ start: m.index, end: m.index + m[0].length, type: spec.name });
-      });
+      for (const m of pattern.matchAll(input.text, CUSTOM_MAX_MATCH)) {
+        if (m.end > m.start && validate(m.text)) out.push({ start: m.start, end: m.end, type: spec.name });
+      }
     },
   };
 }

@@ -37,7 +37,14 @@ function emailAround(text: string, at: number, limit: number): Match | undefined
   let start = at;
   while (start > 0 && at - start < 64 && isLocalChar(text.charCodeAt(start - 1))) start--;
   if (start > 0 && isLocalChar(text.charCodeAt(start - 1))) return undefined; // local part longer than 64
-  while (start < at && text.charCodeAt(start) === 46) start++; // no leading dot
+  // a local part cannot hold '..' nor start with '.': the address is what follows them ("x..jane@a.com" shows jane@a.com)
+  for (let i = at - 1; i > start; i--) {
+    if (text.charCodeAt(i) === 46 && text.charCodeAt(i - 1) === 46) {
+      start = i + 1;
+      break;
+    }
+  }
+  while (start < at && text.charCodeAt(start) === 46) start++;
   if (start === at || text.charCodeAt(at - 1) === 46) return undefined;
   let end = at + 1;
   const max = Math.min(limit, at + 254);
@@ -46,13 +53,22 @@ function emailAround(text: string, at: number, limit: number): Match | undefined
   // a trailing dot or hyphen ends the sentence, not the domain
   while (end > at + 1 && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 45)) end--;
   if (end <= at + 1) return undefined;
-  if (!validLocal(text, start, at) || !validDomain(text, at + 1, end)) return undefined;
+  if (!validDomain(text, at + 1, end)) return undefined;
+  // scp-style remotes (`git@github.com:org/repo.git`) are hosts, not addresses
+  if (text.charCodeAt(end) === 58 && isRemotePath(text, end + 1)) return undefined;
   return { start, end, type: 'email' };
 }
 
-function validLocal(text: string, start: number, end: number): boolean {
-  for (let i = start + 1; i < end; i++) if (text.charCodeAt(i) === 46 && text.charCodeAt(i - 1) === 46) return false;
-  return true;
+/** `org/repo.git` after the ':' of an scp-style remote: path chars holding a '/', read at most 256 chars. */
+function isRemotePath(text: string, from: number): boolean {
+  let slash = false;
+  let i = from;
+  for (const max = Math.min(text.length, from + 256); i < max && isPathChar(text.charCodeAt(i)); i++) if (text.charCodeAt(i) === 47) slash = true;
+  return slash && i > from + 1;
+}
+
+function isPathChar(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 47 || c === 126 || c === 95 || c === 46 || c === 45;
 }
 
 function validDomain(text: string, start: number, end: number): boolean {

@@ -8,13 +8,16 @@ import { eachMatch, Feature, type Detector, type Match, type ScanInput } from '.
  * not glued to a word (`std::vector`, MAC addresses and `12:30:45` fail). Linear: bounded classes and repetitions.
  */
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-const IPV4 = new RegExp(`(?<![\\w.])(?:${OCTET}\\.){3}${OCTET}(?![\\w]|\\.\\d)`, 'g');
+const IPV4 = new RegExp(`(?<![\\w.])(?:${OCTET}\\.){3}${OCTET}(?![\\w]|\\.\\d|-[A-Za-z]|\\+[0-9A-Za-z])`, 'g');
+/** A version word right before a dotted quad (`version 1.2.3.4`, `build: 10.0.0.1`, `firmware v2`): a version, not an address. */
+const VERSION_BEFORE = /(?:version|build|release|firmware|revision|assembly|(?:^|[^a-z])(?:v|ver|fw|sw|rev))[\s:=#"']{0,3}$/i;
 
 export const ipv4Detector: Detector = {
   type: 'ipv4',
   scan(input: ScanInput, out: Match[]): void {
     if (input.numeric || input.digits < 4 || input.dots < 3 || input.key?.version) return;
     eachMatch(IPV4, input.text, (m) => {
+      if (VERSION_BEFORE.test(input.text.slice(Math.max(0, m.index - 12), m.index))) return;
       out.push({ start: m.index, end: m.index + m[0].length, type: 'ipv4' });
     });
   },

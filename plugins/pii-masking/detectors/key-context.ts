@@ -8,9 +8,16 @@ const ID_WORDS = new Set([
   'id', 'uuid', 'guid', 'sku', 'ref', 'reference', 'ordernumber', 'orderno', 'invoicenumber', 'invoiceno', 'trackingnumber',
   'requestid', 'traceid', 'spanid', 'hash', 'sha', 'sha1', 'sha256', 'md5', 'checksum', 'etag', 'nonce', 'timestamp', 'ts',
   'epoch', 'createdat', 'updatedat', 'count', 'total', 'amount', 'price', 'quantity', 'build', 'buildnumber', 'serial',
-  'serialnumber', 'isbn', 'ean', 'upc', 'gtin', 'zip', 'zipcode', 'postcode', 'postalcode',
+  'serialnumber', 'isbn', 'ean', 'upc', 'gtin', 'zip', 'zipcode', 'postcode', 'postalcode', 'part', 'partnumber', 'partno',
+  'partnum', 'pn', 'mpn', 'model', 'modelnumber', 'modelno', 'catalognumber', 'catalogno', 'itemnumber', 'itemno', 'productnumber',
+  'productcode', 'barcode', 'seq', 'sequence', 'offset', 'cursor', 'version', 'revision', 'rev', 'size', 'bytes', 'duration',
+  'nanos', 'micros', 'millis', 'key', 'code', 'number', 'no', 'num', 'nr', 'index', 'position', 'rank', 'score', 'balance',
 ]);
-const ID_SUFFIX = /(?:^|[_\-. ])(?:id|uuid|guid)$|[a-z0-9](?:Id|ID|Uuid|UUID|Guid|GUID)$/;
+const CARD_WORDS = ['card', 'creditcard', 'ccnumber', 'ccnum', 'pan', 'cardnumber', 'cardno', 'primaryaccountnumber'];
+const ID_SUFFIX = /(?:^|[_\-. ])(?:id|uuid|guid|no|num|nr|number|code|seq|ref|hash|sku)$|[a-z0-9](?:Id|ID|Uuid|UUID|Guid|GUID|No|Num|Nr|Number|Code|Seq|Ref|Hash|Sku)$/;
+/** Keys whose dotted numbers are versions or builds, not IPv4 addresses. */
+const VERSION_WORDS = ['version', 'build', 'release', 'firmware', 'revision', 'semver', 'useragent', 'useragent', 'osver', 'appver'];
+const VERSION_KEYS = new Set(['v', 'ver', 'fw', 'sw', 'rev', 'os', 'tag', 'agent']);
 
 export function normalizeKey(raw: string): string {
   return raw.toLowerCase().replace(/[_\-. ]/g, '');
@@ -21,9 +28,10 @@ function build(raw: string): KeyContext {
   const ssn = SSN_KEYS.has(key);
   const phone = PHONE_KEYS.has(key) || PHONE_WORDS.some((w) => key.includes(w));
   const dob = DOB_KEYS.has(key);
-  const idLike = !ssn && !phone && (ID_WORDS.has(key) || ID_SUFFIX.test(raw));
-  const version = key.includes('version') || key === 'v' || key === 'ver';
-  return { key, ssn, phone, dob, idLike, version };
+  const card = CARD_WORDS.some((w) => key.includes(w)) && !key.includes('cardholder');
+  const idLike = !ssn && !phone && !card && (ID_WORDS.has(key) || ID_SUFFIX.test(raw));
+  const version = VERSION_KEYS.has(key) || VERSION_WORDS.some((w) => key.includes(w));
+  return { key, ssn, phone, dob, idLike, version, card };
 }
 
 /**

@@ -42,6 +42,7 @@ interface Metadata {
 }
 
 interface PhoneNumberUtil {
+  getSupportedRegions(): string[];
   getRegionCodesForCountryCode(code: number): string[];
   getMetadataForRegion(region: string): Metadata | null | undefined;
   getMetadataForNonGeographicalRegion(code: number): Metadata | null | undefined;
@@ -280,4 +281,9 @@ export function isValidPhoneNumber(candidate: string, defaultRegion: string): bo
   if (fit !== Length.TooShort && fit !== Length.LocalOnly && fit !== Length.Invalid) national = stripped;
   if (national.length < MIN_LENGTH_FOR_NSN || national.length > MAX_LENGTH_FOR_NSN) return false;
   return validNsn(code, national);
+}
+
+/** Every region libphonenumber knows (for national numbers under a phone key whose region is not the default). */
+export function supportedRegions(): string[] {
+  return util.getSupportedRegions();
 }

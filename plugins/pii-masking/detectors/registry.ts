@@ -117,7 +117,16 @@ export class DetectorRegistry {
     const kept: Match[] = [];
     let lastEnd = -1;
     for (const match of found) {
-      if (match.start < lastEnd) continue;
+      if (match.start < lastEnd) {
+        // two addresses glued by a local-part char ("a@x.com_b@y.com"): the second's local part starts inside the
+        // first; masking the union leaves no tail in clear
+        const previous = kept[kept.length - 1];
+        if (match.end > lastEnd && previous.type === match.type) {
+          kept[kept.length - 1] = { ...previous, end: match.end };
+          lastEnd = match.end;
+        }
+        continue;
+      }
       kept.push(match);
       lastEnd = match.end;
     }

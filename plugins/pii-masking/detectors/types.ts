@@ -19,6 +19,8 @@ export interface KeyContext {
   readonly idLike: boolean;
   /** A version key: dotted numbers under it are versions, not IPv4 addresses. */
   readonly version: boolean;
+  /** A card key (`card_number`, `pan`, `cc_num`): never an id, whatever its suffix. */
+  readonly card: boolean;
 }
 
 /** Cheap facts about a value, computed in one char loop, that let detectors skip it without running a regex. */
@@ -46,10 +48,10 @@ export interface ValueShape {
   /** Number of '.' chars. */
   dots: number;
   /**
-   * Most digits in one chain (digits joined by single ' ' or '-') counted from a start a card or SSN may begin at:
-   * the chain's first digit when the char before it is not a letter, '_', '.' or '-', or a digit after a space inside
-   * the chain. Cards need 12, SSNs 9: `2024-01-15` (8) and a UUID's `a716-446655440000` (no eligible start) need no
-   * regex at all.
+   * Most digits in one chain (digits joined by up to two separator chars: ' ', '-', '.', a no-break space) counted
+   * from a start a card or SSN may begin at: the chain's first digit when the char before it is not '.', '-' or '+',
+   * or a digit after a space inside the chain; a chain glued to a word (`card_4111...`) counts only while ungrouped.
+   * Cards need 12, SSNs 9: `2024-01-15` (8) and a UUID's `a716-446655440000` (3) need no regex at all.
    */
   chain: number;
 }
@@ -112,7 +114,8 @@ export function measure(source: string, start: number, end: number, shape: Value
   // chain state: digits counted from the earliest eligible start of the current chain (-1: none yet)
   let run = -1;
   let afterDigit = false; // the previous char was a digit
-  let afterSeparator = false; // the previous char was a single ' ' or '-' after a digit
+  let sepLen = 0; // separator chars (' ', '-', '.', U+00A0 or its UTF-8 bytes) since the last digit, at most 2
+  let glued = false; // the chain started right after a letter or '_' (an ungrouped number glued to a word)
   let prev = 32;
   for (let i = start; i < end; i++) {
     const c = source.charCodeAt(i);
@@ -120,18 +123,23 @@ export function measure(source: string, start: number, end: number, shape: Value
       digits++;
       if (afterDigit) {
         if (run >= 0) run++;
-      } else if (afterSeparator) {
-        if (run >= 0) run++;
-        else if (prev === 32) run = 1;
+      } else if (sepLen > 0) {
+        if (run >= 0 && !glued) run++;
+        else if (prev === 32 || prev === 0xa0) {
+          run = 1;
+          glued = false;
+        } else run = -1;
       } else {
-        // a new chain: eligible unless glued to a word, a dot or a dash
-        run = (prev >= 65 && prev <= 90) || (prev >= 97 && prev <= 122) || prev === 95 || prev === 46 || prev === 45 ? -1 : 1;
+        // a new chain: eligible unless glued to a dot or a dash (a float's fraction, a range, a negative number)
+        glued = (prev >= 65 && prev <= 90) || (prev >= 97 && prev <= 122) || prev === 95;
+        run = prev === 46 || prev === 45 || prev === 43 ? -1 : 1;
       }
       if (run > chain) chain = run;
       afterDigit = true;
-      afterSeparator = false;
+      sepLen = 0;
     } else {
-      afterSeparator = afterDigit && (c === 32 || c === 45);
+      if ((afterDigit || sepLen > 0) && sepLen < 2 && (c === 32 || c === 45 || c === 46 || c === 0xa0 || c === 0xc2)) sepLen++;
+      else sepLen = 0;
       afterDigit = false;
       if (c >= 65 && c <= 90) {
         if (prev >= 65 && prev <= 90) bits |= Feature.UpperPair;

@@ -1,5 +1,5 @@
 import { parseDeclarative } from '../../../devkit/emulator/declarative';
-import { joinPaths, Router } from '../../../devkit/emulator/router';
+import { Router, upstreamUriV0 } from '../../../devkit/emulator/router';
 
 const config = parseDeclarative({
   _format_version: '3.0',
@@ -36,14 +36,27 @@ describe('Router (Kong\'s matching for the kong.yml subset)', () => {
     expect(router.match('GET', 'localhost', '/nothing')).toBeUndefined();
   });
 
+  // kong/router/utils.lua get_upstream_uri_v0, one row per branch
   it.each([
-    ['/api', '', '/api'],
-    ['/api', '/', '/api/'],
-    ['/api/', '/x', '/api/x'],
-    ['/api', 'x', '/api/x'],
-    ['/', '/x', '/x'],
-  ])('joins service path %s and %s into %s', (service, rest, joined) => {
-    expect(joinPaths(service, rest)).toBe(joined);
+    [true, '', '/orders', '/api', '/api'],
+    [true, '', '/orders/', '/api', '/api/'],
+    [true, '/1', '/orders/1', '/api', '/api/1'],
+    [true, 'x', '/ordersx', '/api', '/api/x'],
+    [false, '', '/orders', '/api', '/api/orders'],
+    [false, '', '/', '/api', '/api'],
+    [true, '', '/orders', '/', '/'],
+    [true, '', '/orders/', '/api/', '/api/'],
+    [true, '', '/orders', '/api/', '/api'],
+    [true, '/1', '/orders/1', '/api/', '/api/1'],
+    [true, 'x', '/ordersx', '/api/', '/api/x'],
+    [false, '', '/orders', '/api/', '/api/orders'],
+  ])('strip_path %s, postfix "%s" of %s onto service path %s gives %s', (strip, postfix, path, base, expected) => {
+    expect(upstreamUriV0(strip, postfix, path, base)).toBe(expected);
+  });
+
+  it('sends X-Forwarded-Prefix material only when strip_path removed something', () => {
+    expect(router.match('GET', 'localhost', '/orders/1')?.prefix).toBe('/orders');
+    expect(router.match('GET', 'localhost', '/orders/v2/1')?.prefix).toBeUndefined();
   });
 });
 

@@ -1,5 +1,6 @@
 import { isCardNumber, luhnValid } from '../../../plugins/pii-masking/detectors/card';
-import { unsafePatternReason } from '../../../plugins/pii-masking/detectors/custom';
+import { CUSTOM_MAX_MATCH } from '../../../plugins/pii-masking/detectors/custom';
+import { operatorPatternReason } from '../../../shared/safety/operator-pattern';
 import { isIban } from '../../../plugins/pii-masking/detectors/iban';
 import { KeyContexts } from '../../../plugins/pii-masking/detectors/key-context';
 import { BUILTIN_TYPES, DetectorRegistry } from '../../../plugins/pii-masking/detectors/registry';
@@ -12,16 +13,29 @@ const spans = (text: string, key?: string) => registry.scan(text, key ? keys.of(
 describe('pii-masking detectors', () => {
   it('email: finds addresses, rejects file names, packages and hosts without a TLD', () => {
     expect(spans('mail john.doe+x@mail.example.co.uk.')).toEqual(['john.doe+x@mail.example.co.uk']);
-    for (const text of ['icon@2x.png', 'lodash@4.17.21', 'user@localhost', '@handle', 'a@-b.com', 'a..b@c.com', 'x@y.c']) expect(typesIn(text)).toEqual([]);
+    // glued by a local-part char: the second address's local part starts inside the first, the union is masked
+    expect(spans('jane@example.com_other.person@example.com')).toEqual(['jane@example.com_other.person@example.com']);
+    expect(spans('a@x.com b@y.com')).toEqual(['a@x.com', 'b@y.com']);
+    expect(typesIn('git@github.com:org/repo.git')).toEqual([]); // an scp-style remote: a host and a path
+    expect(spans('jane@example.com:- noted')).toEqual(['jane@example.com']); // a ':' without a path after it
+    expect(spans('x..jane@example.com')).toEqual(['jane@example.com']); // '..' cannot be in a local part: what follows is the address
+    for (const text of ['icon@2x.png', 'lodash@4.17.21', 'user@localhost', '@handle', 'a@-b.com', 'a..@c.com', 'x@y.c']) expect(typesIn(text)).toEqual([]);
   });
 
-  it('card: IIN range + Luhn, consistent grouping, no float fractions or longer runs', () => {
+  it('card: IIN range + Luhn, grouping (any separators, NBSP, dots, double spaces), glued prefixes, no float fractions or longer runs', () => {
     expect(luhnValid('4111111111111111')).toBe(true);
     expect(isCardNumber('4111 1111 1111 1111')).toBe(true);
     expect(isCardNumber('3782-822463-10005')).toBe(true);
     expect(isCardNumber('4111111111111112')).toBe(false); // Luhn
     expect(isCardNumber('9111111111111111')).toBe(false); // no issuer
-    expect(isCardNumber('4111-1111 1111-1111')).toBe(false); // mixed separators
+    expect(isCardNumber('4111-1111 1111-1111')).toBe(true); // mixed separators
+    expect(isCardNumber('41-111111-11111111')).toBe(false); // first group not 4
+    for (const spelled of ['4111.1111.1111.1111', '4111\u00a01111\u00a01111\u00a01111', '4111\xc2\xa01111\xc2\xa01111\xc2\xa01111', '4111  1111  1111  1111', '4111 1111-1111.1111']) {
+      expect(typesIn(`card ${spelled} on file`)).toEqual(['card']);
+    }
+    expect(typesIn('card_4111111111111111')).toEqual(['card']);
+    expect(typesIn('ref:pan4111111111111111')).toEqual(['card']);
+    expect(typesIn('v4.111.111.111.111.111')).toEqual([]);
     expect(typesIn('pay 4111111111111111 now')).toEqual(['card']);
     expect(typesIn('4.111111111111111e+15')).toEqual([]);
     expect(typesIn('41111111111111110000')).toEqual([]);
@@ -90,14 +104,11 @@ describe('pii-masking detectors', () => {
     expect(typesIn('2999-01-01', 'dob')).toEqual([]);
   });
 
-  it('custom detectors: safe patterns only, optional validator and key restriction', () => {
-    expect(unsafePatternReason('EMP-\\d{6}')).toBeUndefined();
-    expect(unsafePatternReason('(?:-\\d+)?x')).toBeUndefined();
-    expect(unsafePatternReason('(a+)+b')).toMatch(/nested/);
-    expect(unsafePatternReason('(\\d{2,}-)*')).toMatch(/nested/);
-    expect(unsafePatternReason('(a)\\1')).toMatch(/backreference/);
-    expect(unsafePatternReason('a(?=b)')).toMatch(/lookaround/);
-    expect(unsafePatternReason('[')).toMatch(/invalid/);
+  it('custom detectors: RE2 patterns, optional validator and key restriction', () => {
+    for (const ok of ['EMP-\\d{6}', '(?:-\\d+)?x', '(a+)+b', '(a*){12}$', '^(\\d*){10}x$', '(?<id>X\\d+)']) expect(operatorPatternReason(ok)).toBeUndefined();
+    expect(operatorPatternReason('(a)\\1')).toMatch(/backreference/);
+    expect(operatorPatternReason('a(?=b)')).toMatch(/lookahead/);
+    expect(operatorPatternReason('[')).toMatch(/RE2/);
     const custom = new DetectorRegistry({
       types: [],
       defaultRegion: 'US',
@@ -110,6 +121,41 @@ describe('pii-masking detectors', () => {
     expect(custom.scan('12345674', keys.of('account')).map((m) => m.type)).toEqual(['account']);
     expect(custom.scan('12345675', keys.of('account'))).toEqual([]);
     expect(custom.scan('12345674', keys.of('other'))).toEqual([]);
+  });
+
+  // Catastrophic on a backtracking engine, and `a*b|a` is quadratic over all matches even on RE2 without windows.
+  it.each([
+    ['(a*){12}$', (n: number) => 'a'.repeat(n) + '!'],
+    ['^(\\d*){10}x$', (n: number) => '1'.repeat(n)],
+    ['(x+x+)+y', (n: number) => 'x'.repeat(n)],
+    ['EMP-\\d{6}', (n: number) => 'EMP-123456 '.repeat(Math.ceil(n / 11)).slice(0, n)],
+  ])('custom detector %s: linear on 256 KB and 1 MB', (pattern, input) => {
+    const only = new DetectorRegistry({ types: [], defaultRegion: 'US', custom: [{ name: 'c', pattern, validator: 'none', keys: [], caseInsensitive: false }] });
+    const time = (n: number) => {
+      const text = input(n);
+      const started = performance.now();
+      only.scan(text, undefined);
+      return performance.now() - started;
+    };
+    time(64 * 1024); // warm
+    const small = Math.max(time(256 * 1024), 5);
+    const large = time(1024 * 1024);
+    expect(large).toBeLessThan(5000);
+    expect(large / small).toBeLessThan(10); // 4x the input: about 4x (tight enough to catch a quadratic)
+  });
+
+  it('custom detector a*b|a (each one-character match read the rest of the input on RE2): linear per match', () => {
+    const only = new DetectorRegistry({ types: [], defaultRegion: 'US', custom: [{ name: 'c', pattern: 'a*b|a', validator: 'none', keys: [], caseInsensitive: false }] });
+    const time = (n: number) => {
+      const started = performance.now();
+      expect(only.scan('a'.repeat(n), undefined).length).toBe(n);
+      return performance.now() - started;
+    };
+    time(4096);
+    const small = Math.max(time(16 * 1024), 5);
+    const large = time(64 * 1024);
+    expect(large / small).toBeLessThan(10); // unwindowed: 16x
+    expect(CUSTOM_MAX_MATCH).toBeLessThanOrEqual(64);
   });
 
   it('overlaps resolve to one match per span (a JWT is not also an email)', () => {

@@ -25,11 +25,15 @@ describe('pii-masking JSON masker', () => {
 
   it('uses the key as context: nine digits under ssn are an SSN, under order_id they are not', () => {
     const { output } = mask('{"ssn": "219456789", "order_id": "219456789", "customer": {"SSN": 219456789}}');
-    expect(JSON.parse(output!)).toEqual({ ssn: '[SSN]', order_id: '219456789', customer: { SSN: '[SSN]' } });
+    expect(JSON.parse(output!)).toEqual({ ssn: '[SSN]', order_id: '219456789', customer: { SSN: 0 } });
   });
 
-  it('masks number leaves: as strings in redact mode, as same-length numbers in fpe mode', () => {
-    expect(mask('{"card": 4111111111111111}').output).toBe('{"card": "[CARD]"}');
+  it('masks number leaves and keeps them numbers: 0 in redact mode, same-length numbers in fpe mode; float spellings too', () => {
+    expect(mask('{"card": 4111111111111111}').output).toBe('{"card": 0}');
+    expect(mask('{"card": 4.111111111111111e15, "x": 4.111111111111111e+15, "y": 41111111111111.11e2}').output).toBe('{"card": 0, "x": 0, "y": 0}');
+    // a Luhn-valid 16-digit id under an id key is an id; a non-integer float is never a card
+    const ids = '{"id": 4111111111111111, "order_id": 4.111111111111111e15, "user": {"accountId": 5555555555554444}, "ratio": 4.1111111111111115}';
+    expect(mask(ids).output).toBeUndefined();
     const fpe = mask('{"card": 4111111111111111}', buildDeps({ modes: { card: 'fpe' } })).output!;
     const value = (JSON.parse(fpe) as { card: number }).card;
     expect(typeof value).toBe('number');
@@ -73,5 +77,10 @@ describe('pii-masking JSON masker', () => {
   it('masks top-level strings and arrays under a key with that key as context', () => {
     expect(mask('"a@b.com"').output).toBe('"[EMAIL]"');
     expect(JSON.parse(mask('{"ssn": ["219456789", "219-45-6789"]}').output!)).toEqual({ ssn: ['[SSN]', '[SSN]'] });
+  });
+
+  it('scans keys: PII used as a JSON key is masked (plain and escaped)', () => {
+    const { output } = mask('{"alice@example.com": {"n": 1}, "b\\u0040example.org": 2, "name": "x"}');
+    expect(output).toBe('{"[EMAIL]": {"n": 1}, "[EMAIL]": 2, "name": "x"}');
   });
 });

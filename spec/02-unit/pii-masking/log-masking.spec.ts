@@ -41,4 +41,20 @@ describe('pii-masking log masking', () => {
     expect(logs().query('page=2&sort=name', new MaskReport())).toBeUndefined();
     expect(logs().query('', new MaskReport())).toBeUndefined();
   });
+
+  it('attacker spellings: Cookie "session =SECRET", Set-Cookie with a leading space, dotted header names, token[] and token%5B0%5D', () => {
+    const report = new MaskReport();
+    const cookie = logs().headerOverrides('request.headers', { cookie: ['session =SECRET1; a = SECRET2;b=SECRET3'] }, report);
+    expect(JSON.stringify(cookie)).not.toMatch(/SECRET/);
+    const setCookie = logs().headerOverrides('response.headers', { 'set-cookie': [' session=SECRET4; Path=/'] }, report);
+    expect(setCookie).toEqual([{ path: 'response.headers.set-cookie', value: ' session=[REDACTED]; Path=/' }]);
+    const dotted = logs().headerOverrides('request.headers', { 'x.api.key': ['jane@example.com'], 'x-plain': ['ok'] }, report);
+    // one override of the whole table: a dotted serialize path would nest in Kong and leave the original in place
+    expect(dotted).toEqual([{ path: 'request.headers', value: { 'x.api.key': deps.values.masker.token('email', 'jane@example.com'), 'x-plain': 'ok' } }]);
+    for (const raw of ['token[]=SECRET5', 'token%5B0%5D=SECRET6', 'TOKEN[a]=SECRET7', 'access_token[]=SECRET8']) {
+      const query = logs().query(raw, report);
+      expect(query).toBeDefined();
+      expect(JSON.stringify(query)).not.toMatch(/SECRET/);
+    }
+  });
 });

@@ -6,11 +6,11 @@ const mask = (xml: string, deps = buildDeps()) => maskXml(xml, deps, new MaskRep
 
 describe('pii-masking XML masker', () => {
   it('masks text nodes, attributes and CDATA in place, leaving every other byte', () => {
-    const xml = '<?xml version="1.0"?>\n<!-- a@b.com in a comment stays -->\n<r xmlns:p="urn:x">\n  <p:user email="jane@example.com" id=\'7\'>\n    <ssn>219-45-6789</ssn>\n    <note><![CDATA[card 4111 1111 1111 1111]]></note>\n  </p:user>\n</r>';
+    const xml = '<?xml version="1.0"?>\n<!-- a@b.com in a comment is masked too --><?audit by=ops@example.org?>\n<r xmlns:p="urn:x">\n  <p:user email="jane@example.com" id=\'7\'>\n    <ssn>219-45-6789</ssn>\n    <note><![CDATA[card 4111 1111 1111 1111]]></note>\n  </p:user>\n</r>';
     const outcome = mask(xml);
     expect(outcome).toEqual({
       kind: 'masked',
-      output: xml.replace('jane@example.com', '[EMAIL]').replace('219-45-6789', '[SSN]').replace('4111 1111 1111 1111', '[CARD]'),
+      output: xml.replace('a@b.com', '[EMAIL]').replace('ops@example.org', '[EMAIL]').replace('jane@example.com', '[EMAIL]').replace('219-45-6789', '[SSN]').replace('4111 1111 1111 1111', '[CARD]'),
     });
   });
 

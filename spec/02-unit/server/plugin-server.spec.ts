@@ -151,9 +151,21 @@ describe('PluginServer (in process, no socket)', () => {
   });
 
   it('rejects an outstanding call on StepError and lets the handler go on', async () => {
+    const id = await start('step-error');
+    const [, , , first] = await rpc('plugin.HandleEvent', { InstanceId: id, EventName: 'access' });
+    expect(first.Data).toEqual({ Method: 'kong.request.get_header', Args: ['x-anything'] });
+    const [, , , second] = await rpc('plugin.StepError', { EventId: first.EventId, Data: 'bad thing' });
+    // the call rejected with Kong's error text, and the handler's next call went out on the same event
+    expect(second).toEqual({ EventId: first.EventId, Data: { Method: 'kong.response.set_header', Args: ['X-Outcome', 'rejected: PDK method kong.request.get_header failed: bad thing'] } });
+    const [, , , done] = await rpc('plugin.Step', { EventId: first.EventId });
+    expect(done).toEqual({ EventId: first.EventId, Data: 'ret' });
+    expect(server.activeEvents).toBe(0);
+  });
+
+  it('a handler that throws after its call fails closed with kong.response.error(500)', async () => {
     const id = await start('thrower');
     const [, , , first] = await rpc('plugin.HandleEvent', { InstanceId: id, EventName: 'access' });
-    const [, , , second] = await rpc('plugin.StepError', { EventId: first.EventId, Data: 'bad thing' });
+    const [, , , second] = await rpc('plugin.Step', { EventId: first.EventId, Data: 'GET' });
     expect(second.Data).toEqual({ Method: 'kong.response.error', Args: [500] });
   });
 

@@ -1,5 +1,6 @@
 import { rateLimitHeaders, retryAfterSeconds } from '../../../plugins/tenant-quota/headers';
-import { compileLimit, planRequest } from '../../../plugins/tenant-quota/limits';
+import { compileLimit } from '../../../plugins/tenant-quota/limits';
+import { planRequest } from '../../../plugins/tenant-quota/quota-plan';
 import { quotaExceeded } from '../../../plugins/tenant-quota/problem';
 import type { LimitConfig } from '../../../plugins/tenant-quota/schema';
 import { parseRateLimitList } from '../../helpers/ratelimit-headers';

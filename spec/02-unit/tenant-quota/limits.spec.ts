@@ -1,4 +1,5 @@
-import { compileLimit, mergeLimits, planRequest } from '../../../plugins/tenant-quota/limits';
+import { compileLimit, mergeLimits } from '../../../plugins/tenant-quota/limits';
+import { planRequest } from '../../../plugins/tenant-quota/quota-plan';
 import { LocalLimiter } from '../../../plugins/tenant-quota/local-fallback';
 import type { LimitConfig } from '../../../plugins/tenant-quota/schema';
 
@@ -22,7 +23,7 @@ describe('tenant-quota limits', () => {
   it('local fallback divides every quota by node_count, never below 1', () => {
     const limits = [compileLimit(l({ name: 'a', algorithm: 'gcra', limit: 10, window_seconds: 60, burst: 9 }), cal), compileLimit(l({ name: 'b', algorithm: 'calendar', limit: 2, period: 'day' }), cal)];
     const plan = planRequest('tq', limits, { tenant: 't', consumer: '_', endpoint: 'r' }, NOW, 3);
-    expect(plan.applied.map((a) => a.q)).toEqual([3, 1]);
+    expect(plan.applied.map((a) => a.quota)).toEqual([3, 1]);
     expect(plan.args[3]).toBe(3);
   });
 

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { closeAllRedis, getRedis, RedisScript } from '../../../shared/redis';
-import { compileLimit, parseReply, planRequest, type CompiledLimit, type Decision, type RequestPlan } from '../../../plugins/tenant-quota/limits';
+import { compileLimit, type CompiledLimit } from '../../../plugins/tenant-quota/limits';
+import { parseReply, planRequest, RefundTicket, type Decision, type RequestPlan } from '../../../plugins/tenant-quota/quota-plan';
 import { LocalLimiter } from '../../../plugins/tenant-quota/local-fallback';
 import { QUOTA_LUA, REFUND_LUA } from '../../../plugins/tenant-quota/lua/quota-script';
 import type { LimitConfig } from '../../../plugins/tenant-quota/schema';
@@ -95,6 +96,33 @@ describe('tenant-quota script (real Redis) and local limiter: same decisions', (
     expect(ok.results.map((r) => r.remaining)).toEqual([7, 0, 97]);
   });
 
+  it('on a denial every limit reports its true state: the admitting ones without the denied units (Redis and local alike)', async () => {
+    const limits = [
+      compileLimit(limit({ name: 'daily', algorithm: 'calendar', limit: 17, period: 'day' }), cal),
+      compileLimit(limit({ name: 'burst', algorithm: 'gcra', limit: 3600, window_seconds: 3600 }), cal), // 1 unit per s
+      compileLimit(limit({ name: 'win', algorithm: 'sliding_window', limit: 100, window_seconds: 60 }), cal),
+      compileLimit(limit({ name: 'tight', algorithm: 'calendar', limit: 2, period: 'month' }), cal),
+    ];
+    const who = { tenant: tenant(), consumer: '_', endpoint: 'r' };
+    const local = new LocalLimiter();
+    const plan = planRequest(PREFIX, limits, who, T0);
+    for (let i = 0; i < 2; i++) {
+      expect((await run(plan, 1, T0)).allowed).toBe(true);
+      expect(local.check(plan, 1, T0).allowed).toBe(true);
+    }
+    for (const denied of [await run(plan, 1, T0), local.check(plan, 1, T0)]) {
+      expect(denied.results.map((r) => r.allowed)).toEqual([true, true, true, false]);
+      // 2 of 17 daily used -> 15 left (not 14); 2 of 100 -> 98; the bucket holds 2 s of debt -> 3598 left, full in 2 s
+      expect(denied.results.map((r) => r.remaining)).toEqual([15, 3598, 98, 0]);
+      expect(denied.results[1].resetMs).toBe(2000);
+      expect(denied.results[2].token).toBe('');
+    }
+    // and a check-only call reports the same state
+    const peek = await run(plan, 1, T0, QUOTA_LUA, 0);
+    expect(peek.results.map((r) => r.remaining)).toEqual([15, 3598, 98, 0]);
+    expect(local.check(plan, 1, T0, false).results.map((r) => r.remaining)).toEqual([15, 3598, 98, 0]);
+  });
+
   it('every key has an exact TTL: calendar to the window end, gcra to its TAT, sliding one window', async () => {
     const limits = [
       compileLimit(limit({ name: 'daily', algorithm: 'calendar', limit: 10, period: 'day' }), cal),
@@ -126,10 +154,9 @@ describe('tenant-quota script (real Redis) and local limiter: same decisions', (
     const plan = planRequest(PREFIX, limits, { tenant: tenant(), consumer: '_', endpoint: 'r' }, T0);
     await run(plan, 1, T0);
     const second = await run(plan, 2, T0);
-    const args: Array<string | number> = [];
-    plan.applied.forEach((_, i) => args.push(plan.args[i * 4] as string, plan.args[i * 4 + 1] as number, plan.args[i * 4 + 2] as number, second.results[i].token));
-    const refund = new RedisScript('r', REFUND_LUA, plan.keys.length);
-    expect(await redis.runScript(refund, plan.keys, [T0, 2, ...args])).toBe(3);
+    const ticket = plan.refundTicket('t', second.results, 2, false);
+    const refund = new RedisScript('r', REFUND_LUA, ticket.keys.length);
+    expect(await redis.runScript(refund, ticket.keys, ticket.scriptArgs(T0))).toBe(3);
     const peek = await run(plan, 0, T0, QUOTA_LUA, 0);
     expect(peek.results.map((r) => r.remaining)).toEqual([9, 9, 99]);
   });
@@ -144,11 +171,10 @@ describe('tenant-quota script (real Redis) and local limiter: same decisions', (
     const plan = planRequest(PREFIX, limits, { tenant: tenant(), consumer: '_', endpoint: 'r' }, T0);
     local.check(plan, 1, T0);
     const second = local.check(plan, 2, T0);
-    const args: Array<string | number> = [];
-    plan.applied.forEach((_, i) => args.push(plan.args[i * 4] as string, plan.args[i * 4 + 1] as number, plan.args[i * 4 + 2] as number, second.results[i].token));
-    expect(local.refund(plan.keys, args, 2, T0)).toBe(3);
+    const ticket = RefundTicket.decode(plan.refundTicket('t', second.results, 2, true).encode()) as RefundTicket;
+    expect(local.refund(ticket, T0)).toBe(3);
     expect(local.check(plan, 0, T0, false).results.map((r) => r.remaining)).toEqual([9, 9, 99]);
-    expect(local.refund(plan.keys, args, 2, T0)).toBe(2); // the sliding entry is gone; counters only go down to what is left
+    expect(local.refund(ticket, T0)).toBe(2); // the sliding entry is gone; counters only go down to what is left
   });
 
   it('a tenant name cannot escape its hash tag', () => {

@@ -1,5 +1,8 @@
 import { stateAt, type Lifecycle } from '../../../plugins/version-deprecation/lifecycle';
-import { fixedClock, offsetClock, offsetFromEnv, CLOCK_OFFSET_ENV } from '../../../plugins/version-deprecation/clock';
+import { clockOffsetVariable, fixedClock, offsetClock, offsetFromEnv as fromEnv } from '../../../shared/clock';
+
+const CLOCK_OFFSET_ENV = clockOffsetVariable('version-deprecation');
+const offsetFromEnv = (env: NodeJS.ProcessEnv) => fromEnv(env, CLOCK_OFFSET_ENV);
 
 const t = (iso: string) => Date.parse(iso);
 const lifecycle: Lifecycle = {

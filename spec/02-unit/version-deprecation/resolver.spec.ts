@@ -1,12 +1,13 @@
 import { VersionCatalog } from '../../../plugins/version-deprecation/catalog';
-import { acceptParameter, pathAfterSegments, pathSegment, queryValue, VersionResolver, type ResolverOptions, type RequestSnapshot } from '../../../plugins/version-deprecation/resolver';
+import { acceptParameter, joinUnderPrefix, pathAfterSegments, pathSegment, queryValue, VersionResolver, type ResolverOptions, type RequestSnapshot } from '../../../plugins/version-deprecation/resolver';
 import { schema } from '../../../plugins/version-deprecation';
 import type { VersionDeprecationConfig } from '../../../plugins/version-deprecation/schema';
+import { OperatorPattern } from '../../../shared/safety/operator-pattern';
 
 function catalog(): VersionCatalog {
   const { config } = schema.parse({
     versions: [
-      { name: 'v1', aliases: ['1', '1.0'], deprecated_at: '2026-01-01T00:00:00Z', sunset_at: '2027-06-30T00:00:00Z', successor: 'v2', upstream_path_prefix: '' },
+      { name: 'v1', aliases: ['1', '1.0'], deprecated_at: '2026-01-01T00:00:00Z', sunset_at: '2027-06-30T00:00:00Z', successor: 'v2', upstream_path_prefix: '/' },
       { name: 'v2', aliases: ['2'], documentation_url: 'https://docs.example.com/v2', upstream_path_prefix: '/api/2.0/' },
     ],
   });
@@ -18,7 +19,7 @@ const base: ResolverOptions = {
   headerName: 'X-API-Version',
   queryParam: 'api-version',
   pathSegment: 1,
-  pathVersionPattern: /^v[0-9]+([.][0-9]+)?([.][0-9]+)?$/,
+  pathVersionPattern: OperatorPattern.compile('^v[0-9]+([.][0-9]+)?([.][0-9]+)?$'),
   acceptParam: 'version',
 };
 
@@ -43,7 +44,9 @@ function run(r: VersionResolver, request: { headers?: Record<string, string[]>; 
     result = r.resolve(snapshot);
   }
   const summary =
-    result.kind === 'found' ? `found ${result.version.name} from ${result.source}` : result.kind === 'unknown' ? `unknown "${result.token}" from ${result.source}` : result.kind === 'default' ? `default ${result.version.name}` : result.kind;
+    result.kind === 'conflict'
+      ? `conflict ${result.named.map((n) => `${n.version}@${n.source}`).join(' ')}`
+      : result.kind === 'found' ? `found ${result.version.name} from ${result.source}` : result.kind === 'unknown' ? `unknown "${result.token}" from ${result.source}` : result.kind === 'default' ? `default ${result.version.name}` : result.kind;
   return { summary, reads };
 }
 
@@ -62,6 +65,16 @@ describe('VersionResolver', () => {
     expect(run(resolver({ sources: ['path', 'header'] }), request).summary).toBe('found v2 from path');
     expect(run(resolver({ sources: ['accept', 'query'] }), request).summary).toBe('found v2 from accept');
     expect(run(resolver({ sources: ['query', 'accept'] }), request).summary).toBe('found v1 from query');
+  });
+
+  it('on_conflict reject: reads every source and reports two different versions as a conflict', () => {
+    const r = resolver({ onConflict: 'reject' });
+    expect(run(r, { headers: { 'x-api-version': ['2'] }, path: '/v1/things' })).toEqual({ summary: 'conflict v2@header v1@path', reads: ['headers', 'path'] });
+    expect(run(r, { headers: {}, path: '/v2/x?api-version=9' }).summary).toBe('conflict v2@path 9@query');
+    // the same version through an alias, or sources carrying nothing, are no conflict
+    expect(run(r, { headers: { 'x-api-version': ['2'], accept: ['application/json;version=v2'] }, path: '/v2/x?api-version=2' }).summary).toBe('found v2 from header');
+    expect(run(r, { headers: { 'x-api-version': ['1'] }, path: '/users/x' }).summary).toBe('found v1 from header');
+    expect(run(r, { headers: { 'x-api-version': ['1'] }, path: '/users/x' }).reads).toEqual(['headers', 'path']);
   });
 
   it('reads only what the sources in order need', () => {
@@ -96,6 +109,17 @@ describe('VersionResolver', () => {
 });
 
 describe('request parsing helpers', () => {
+  it('joinUnderPrefix: one "/" between prefix and rest; never a dot segment or "//", plain or percent-encoded', () => {
+    expect(joinUnderPrefix('/api/2.0/', '/x')).toBe('/api/2.0/x');
+    expect(joinUnderPrefix('/api/2.0', '/x/')).toBe('/api/2.0/x/');
+    expect(joinUnderPrefix('/', '/x')).toBe('/x');
+    expect(joinUnderPrefix('/', '/')).toBe('/');
+    for (const rest of ['/../admin', '/a/./b', '/a//b', '/..%2Fadmin', '/%2e%2e/admin', '/%2E./x', '/a%5c..%5cb', '/..\\admin']) {
+      expect([rest, joinUnderPrefix('/api/1', rest)]).toEqual([rest, undefined]);
+    }
+    expect(joinUnderPrefix('/api/1', '/a..b/c.d')).toBe('/api/1/a..b/c.d');
+  });
+
   it('pathSegment and pathAfterSegments', () => {
     expect(pathSegment('/a/b/c', 1)).toBe('a');
     expect(pathSegment('/a/b/c', 3)).toBe('c');

@@ -1,0 +1,2 @@
+/** The AuthorizationPolicy evaluator lives in shared/istio (the istio-policy-sync plugin evaluates with it at the edge). */
+export * from '../../shared/istio/authz';
