@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './ports';
+import { freePort, freePortBelowEphemeral, TEST_PORT_END, TEST_PORT_MIN } from './ports';
 
 /**
  * Real redis-server processes for tests: each on its own free port and temp dir, killable, pausable (SIGSTOP) and
@@ -89,21 +89,9 @@ function removeTempDir(dir: string): void {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port whose cluster bus port (port + 10000) is free as well. */
-async function freeClusterPort(taken: Set<number>): Promise<number> {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    if (taken.has(port) || taken.has(port + 10000)) continue;
-    if ((await canListen(port)) && (await canListen(port + 10000))) return port;
-  }
+/** A port whose cluster bus port (port + 10000) is free as well, both below the ephemeral range. */
+function freeClusterPort(taken: Set<number>): Promise<number> {
+  return freePortBelowEphemeral([10000], taken, TEST_PORT_MIN, TEST_PORT_END - 10000);
 }
 
 export function ping(port: number, timeoutMs = 200): Promise<boolean> {
