@@ -212,7 +212,7 @@ export async function decisionTable(iterations = 2000): Promise<BenchTable> {
     const headers: Record<string, string[]> = { host: ['bench'] };
     for (const [k, v] of Object.entries(request.headers ?? {})) headers[k.toLowerCase()] = Array.isArray(v) ? v : [v];
     if (body) headers['content-length'] = [String(body.length)];
-    const head: RequestHead = { method: request.method ?? 'GET', path: pathOnly, rawQuery, headers };
+    const head: RequestHead = { method: request.method ?? 'GET', path: pathOnly, rawQuery, headers, headersTruncated: false };
     let outcome = '';
     const once = () => {
       let verdict = guard.head(head);

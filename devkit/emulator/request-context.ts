@@ -144,11 +144,12 @@ export class RequestContext {
   constructor(request: ClientRequest) {
     this.method = (request.method ?? 'GET').toUpperCase();
     this.scheme = request.scheme ?? 'http';
-    this.headers = HeaderMap.from(request.headers);
-    const hostHeader = this.headers.get('host');
+    const sent = HeaderMap.from(request.headers);
+    const hostHeader = sent.get('host');
     this.host = (request.host ?? hostHeader?.split(':')[0] ?? 'localhost').toLowerCase();
     this.port = request.port ?? 8000;
-    if (!this.headers.has('host')) this.headers.set('host', `${this.host}:${this.port}`);
+    // a client that names no Host gets the one HTTP clients send, as their first line
+    this.headers = hostHeader === undefined ? HeaderMap.from({ host: `${this.host}:${this.port}`, ...Object.fromEntries(sent.rawEntries()) }) : sent;
     this.requestUri = request.path;
     const queryAt = request.path.indexOf('?', 1);
     this.rawQuery = queryAt >= 0 ? request.path.slice(queryAt + 1) : '';

@@ -30,6 +30,8 @@ export interface Evidence {
   behaviour?: BehaviourResult;
   trapHit: boolean;
   velocityThreshold: number;
+  /** As many header lines as Kong hands a plugin (1000): no browser or client library sends that many. */
+  headerFlood?: boolean;
 }
 
 /**
@@ -113,6 +115,11 @@ export class Detector {
       card.add('ua-allowed');
     }
     if (this.headerChecks) headerReasons(e.headers, ua, (reason) => card.add(reason));
+    if (e.headerFlood) {
+      // what Kong dropped cannot be judged (a scanner's User-Agent, an appended X-Forwarded-For): refused like a deny
+      denyListed = true;
+      card.add('header-flood');
+    }
     if (e.httpVersion !== undefined && e.httpVersion < 1.1 && ua.browserShaped) card.add('browser-http10');
 
     if (e.ip) {

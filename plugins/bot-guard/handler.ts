@@ -1,7 +1,7 @@
 import type { HandlerContext, PhaseHandler } from '../../shared/plugin';
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/observability/log';
-import type { HeaderMultimap, Pdk } from '../../shared/pdk';
+import { mayBeTruncated, type HeaderMultimap, type Pdk } from '../../shared/pdk';
 import { exitWithProblem, PROBLEMS } from '../../shared/problems';
 import { Behaviour, clientKey, LocalWindows, type BehaviourResult } from './behaviour';
 import { Detector, userAgentOf, type Evidence, type Verdict } from './detector';
@@ -65,7 +65,7 @@ export class BotGuardHandler implements PhaseHandler {
   async access(pdk: Pdk): Promise<void> {
     const headers = await pdk.request.getHeaders();
     const ua = this.detector.classify(headers);
-    const evidence: Evidence = { headers, ua, trapHit: this.config.behaviour.trap_route, velocityThreshold: this.config.behaviour.velocity_threshold };
+    const evidence: Evidence = { headers, ua, trapHit: this.config.behaviour.trap_route, velocityThreshold: this.config.behaviour.velocity_threshold, headerFlood: mayBeTruncated(headers) };
     let path: string | undefined;
     if (this.trapPaths.length) {
       path = await pdk.request.getPath();

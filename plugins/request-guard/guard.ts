@@ -1,3 +1,4 @@
+import { MAX_HEADER_LINES } from '../../shared/pdk';
 import { PROBLEMS, type Problem } from '../../shared/problems';
 import { toViolations, type Contract, type MediaValidator, type Violation } from './contract';
 import { CATEGORIES, type Category } from './detectors';
@@ -19,6 +20,8 @@ export interface RequestHead {
   path: string;
   rawQuery: string;
   headers: Record<string, string[]>;
+  /** Kong gave as many header lines as it can (1000): more may have been dropped unseen. */
+  headersTruncated: boolean;
 }
 
 export type Verdict =
@@ -80,6 +83,8 @@ export class Guard {
 
   head(request: RequestHead): Verdict {
     const s = this.settings;
+    // a header Kong dropped is one the guard cannot check (a Content-Type past the limit would skip the body checks)
+    if (request.headersTruncated) return this.limit({ limit: 'max_header_lines', max: MAX_HEADER_LINES, location: 'headers' });
     const query = parseUrlEncoded(request.rawQuery, s.maxParameters);
     if (query === 'too-many') return this.limit({ limit: 'max_parameters', max: s.maxParameters, location: 'query' });
     const tooLong = longValue(query, request.headers, s.json.maxStringLength);

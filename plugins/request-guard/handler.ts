@@ -1,6 +1,6 @@
 import type { Logger } from '../../shared/observability/log';
 import type { HandlerContext, PhaseHandler } from '../../shared/plugin';
-import type { Pdk } from '../../shared/pdk';
+import { mayBeTruncated, type Pdk } from '../../shared/pdk';
 import { exitWithProblem } from '../../shared/problems';
 import { Contract } from './contract';
 import { readContract } from './document';
@@ -35,7 +35,8 @@ export class RequestGuardHandler implements PhaseHandler {
   async access(pdk: Pdk): Promise<void> {
     const guard = this.guard ?? (await this.ready);
     const request = pdk.request;
-    const head = { method: await request.getMethod(), path: await request.getPath(), rawQuery: await request.getRawQuery(), headers: await request.getHeaders() };
+    const headers = await request.getHeaders();
+    const head = { method: await request.getMethod(), path: await request.getPath(), rawQuery: await request.getRawQuery(), headers, headersTruncated: mayBeTruncated(headers) };
     let verdict: Verdict = guard.head(head);
     if (verdict.kind === 'body') verdict = guard.body(verdict.state, await request.getRawBody(verdict.maxBytes));
     if (verdict.kind === 'reject') {

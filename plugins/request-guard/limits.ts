@@ -11,7 +11,8 @@ export interface JsonLimits {
   maxStringLength: number;
 }
 
-export type LimitName = 'max_json_depth' | 'max_array_length' | 'max_object_keys' | 'max_string_length' | 'max_body_bytes' | 'max_parameters';
+/** A limits field of the config, or max_header_lines: the most header lines Kong can hand a plugin (1000). */
+export type LimitName = 'max_json_depth' | 'max_array_length' | 'max_object_keys' | 'max_string_length' | 'max_body_bytes' | 'max_parameters' | 'max_header_lines';
 
 export interface LimitBreach {
   limit: LimitName;

@@ -34,11 +34,11 @@ export class RestToSoapHandler implements PhaseHandler {
     const rawQuery = needs.query ? await pdk.request.getRawQuery() : undefined;
     let body: Buffer | undefined;
     if (needs.body) {
-      body = await pdk.request.getRawBody(this.maxRequestBytes);
-      if (body === undefined) {
-        const max = this.maxRequestBytes;
-        return exitWithProblem(pdk, PROBLEMS.soapRequestTooLarge.create(`The request body is larger than ${max} bytes.`, { max_bytes: max }));
-      }
+      // Content-Length first: Kong answers 500, not our 413, for a temp-file body over the read limit (getRawBody)
+      const max = this.maxRequestBytes;
+      const declared = Number(await pdk.request.getHeader('content-length'));
+      body = declared > max ? undefined : await pdk.request.getRawBody(max);
+      if (body === undefined) return exitWithProblem(pdk, PROBLEMS.soapRequestTooLarge.create(`The request body is larger than ${max} bytes.`, { max_bytes: max }));
     }
     const wss = this.wss;
     const plan = this.translator.request({ method, path, rawQuery, body }, wss && (() => usernameTokenHeader(wss, this.clock.now())));

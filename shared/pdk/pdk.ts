@@ -66,6 +66,19 @@ function orUndefined<T>(value: unknown): T | undefined {
   return value === null || value === undefined ? undefined : (value as T);
 }
 
+/** Kong's largest get_headers limit (kong/pdk/request.lua and response.lua: MAX_HEADERS = 1000). */
+export const MAX_HEADER_LINES = 1000;
+
+/**
+ * Whether a get_headers answer may have left lines out. nginx counts header lines in arrival order and drops those
+ * past the limit silently (Kong's PDK keeps the table, not ngx's "truncated" flag), so a full answer may hide more.
+ */
+export function mayBeTruncated(headers: HeaderMultimap, limit = MAX_HEADER_LINES): boolean {
+  let lines = 0;
+  for (const name in headers) lines += headers[name].length;
+  return lines >= limit;
+}
+
 export class RequestPdk {
   constructor(private readonly k: any) {}
   async getMethod(): Promise<string> {
@@ -109,13 +122,21 @@ export class RequestPdk {
     return orUndefined<string>(await this.k.get_header(name));
   }
   /** Lower-case names, every value an array. */
-  async getHeaders(maxHeaders?: number): Promise<HeaderMultimap> {
-    return asMultimap(await (maxHeaders === undefined ? this.k.get_headers() : this.k.get_headers(maxHeaders)));
+  /**
+   * Request headers, up to Kong's maximum of 1000 lines by default. Kong's own default is 100 lines, the rest
+   * dropped silently: a client could push Content-Type, X-Forwarded-For or a tenant header past them. Callers that
+   * must see every header refuse a request for which {@link mayBeTruncated} holds.
+   */
+  async getHeaders(maxHeaders = MAX_HEADER_LINES): Promise<HeaderMultimap> {
+    return asMultimap(await this.k.get_headers(maxHeaders));
   }
   /**
    * The request body. A body over client_body_buffer_size (8 KiB by default) sits in a temp file, and Kong reads
-   * it only when given max_allowed_file_size (0 = no limit); without it Kong answers nil and the handler fails.
-   * Undefined when the body exceeds `maxBytes` (Kong's "request body file too big").
+   * it only when given max_allowed_file_size (0 = no limit). A file body over that limit never comes back: Kong
+   * answers `nil, "request body file too big"`, mp_rpc's fix_raw fails packing the nil as bin, Kong answers 500
+   * and never sends the handler another Step (kong-pdk's handler waits forever; ours is swept). So check
+   * Content-Length against `maxBytes` before reading; only a body without one (chunked, HTTP/2) can still end so.
+   * Undefined when a body held in memory exceeds `maxBytes` (Kong returns those whatever the limit).
    */
   async getRawBody(maxBytes: number): Promise<Buffer | undefined> {
     if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError('getRawBody: maxBytes must be a positive integer');
@@ -153,8 +174,9 @@ export class ResponsePdk {
   async getHeader(name: string): Promise<string | undefined> {
     return orUndefined<string>(await this.k.get_header(name));
   }
-  async getHeaders(maxHeaders?: number): Promise<HeaderMultimap> {
-    return asMultimap(await (maxHeaders === undefined ? this.k.get_headers() : this.k.get_headers(maxHeaders)));
+  /** Response headers, up to Kong's maximum of 1000 lines by default (Kong's own default, 100, drops the rest). */
+  async getHeaders(maxHeaders = MAX_HEADER_LINES): Promise<HeaderMultimap> {
+    return asMultimap(await this.k.get_headers(maxHeaders));
   }
   async setStatus(status: number): Promise<void> {
     await this.k.set_status(status);

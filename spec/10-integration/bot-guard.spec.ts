@@ -114,6 +114,15 @@ describe.each(SERVER_KINDS)('bot-guard through the Kong emulator (%s server)', (
     expect(last().headers).toMatchObject({ 'x-bot-score': '70', 'x-bot-category': 'unknown', 'x-bot-reasons': 'ua-missing', 'x-bot-action': 'tag' });
   });
 
+  it('sees a scanner User-Agent sent after 150 other header lines (Kong\'s get_headers() default drops it), and blocks 1000 lines or more as header-flood, even for a client library', async () => {
+    const filler = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`X-Filler-${i}`, 'x']));
+    const hidden = await kong.request({ path: '/plain/x', headers: { ...filler(150), 'User-Agent': SQLMAP } });
+    expect([hidden.status, json(hidden.body).reasons]).toEqual([403, ['ua-scanner']]);
+    const flood = await kong.request({ path: '/plain/x', headers: { 'User-Agent': 'curl/8.4.0', ...filler(1000) } });
+    expect([flood.status, json(flood.body)]).toEqual([403, expect.objectContaining({ code: 'bot-blocked', score: 100, category: 'http-client', reasons: ['ua-http-client', 'header-flood'] })]);
+    expect(upstream.requests.some((r) => r.headers['x-filler-0'] !== undefined && r.headers['user-agent'] === 'curl/8.4.0')).toBe(false);
+  });
+
   it('adds header-consistency reasons: a Chrome UA whose Sec-CH-UA names another version is a bot', async () => {
     const res = await kong.request({ path: '/plain/x', headers: { ...BROWSER_HEADERS, 'Sec-CH-UA': '"Chromium";v="99", "Not A;Brand";v="8"' } });
     expect(res.status).toBe(200);

@@ -207,6 +207,15 @@ describe.each(SERVER_KINDS)('request-guard through the %s plugin server', (kind)
     expect(problem(wide.body)).toMatchObject({ limit: 'max_array_length' });
   });
 
+  it('sees a Content-Type sent after 150 other header lines (Kong\'s get_headers() default, 100 lines, drops it) and refuses 1000 lines or more', async () => {
+    const filler = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`X-Filler-${i}`, 'x']));
+    const late = await kong.request({ method: 'POST', path: '/schema/x', headers: { ...filler(150), 'Content-Type': 'application/json' }, body: '{"r": 1}' });
+    expect([late.status, problem(late.body).code]).toEqual([400, 'request-validation-failed']);
+    const flood = await kong.request({ method: 'POST', path: '/schema/x', headers: { ...filler(1000), 'Content-Type': 'application/json' }, body: '{"q": "ok"}' });
+    expect([flood.status, problem(flood.body)]).toEqual([400, expect.objectContaining({ code: 'request-limit-exceeded', limit: 'max_header_lines', max: 1000, location: 'headers' })]);
+    expect(upstream.requests.some((r) => r.headers['x-filler-999'] !== undefined)).toBe(false);
+  });
+
   it('converts OpenAPI 3.0 schemas (nullable, boolean exclusiveMinimum) and shows schema internals only in debug detail', async () => {
     expect((await post('/inline/items', JSON.stringify({ name: null, price: 1 }))).status).toBe(200);
     const res = await post('/inline/items', JSON.stringify({ name: 'a', price: 0 }));

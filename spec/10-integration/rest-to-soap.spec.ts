@@ -45,6 +45,7 @@ function kongConfig(soapUrl: string, htmlUrl: string) {
       route('secure-wrong', { wsdl_path: wsdl('calculator.wsdl'), endpoint_path: '/secure/calculator.asmx', ws_security: { username: SECURE_USER, password: 'wrong' } }),
       route('html', { wsdl_path: wsdl('calculator.wsdl') }, htmlUrl),
       route('tight', { wsdl_path: wsdl('country-info.wsdl'), limits: { max_elements: 10 } }),
+      route('smallbody', { wsdl_path: wsdl('calculator.wsdl'), limits: { max_request_body_bytes: 10_000 } }),
     ],
   };
 }
@@ -77,7 +78,7 @@ describe.each(SERVER_KINDS)('rest-to-soap through the Kong emulator against node
 
   const last = () => services.requests[services.requests.length - 1];
 
-  it('POST /<Operation>: JSON body -> SOAP 1.1 envelope (text/xml, quoted SOAPAction, WSDL address path) -> typed JSON, with 6 + 2 PDK calls', async () => {
+  it('POST /<Operation>: JSON body -> SOAP 1.1 envelope (text/xml, quoted SOAPAction, WSDL address path) -> typed JSON, with 7 + 2 PDK calls', async () => {
     const res = await post(kong, '/calculator/Add', { intB: 3, intA: 2 });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json');
@@ -88,8 +89,20 @@ describe.each(SERVER_KINDS)('rest-to-soap through the Kong emulator against node
     expect(sent.headers.soapaction).toBe('"http://tempuri.org/Add"');
     // xs:sequence order, whatever the JSON key order
     expect(sent.body.indexOf('intA>')).toBeLessThan(sent.body.indexOf('intB>'));
-    // access: get_method, get_path, get_raw_body, set_path, set_headers, set_raw_body; response: get_raw_body, exit
-    expect(res.context.pdkCalls).toBe(8);
+    // access: get_method, get_path, get_header(content-length), get_raw_body, set_path, set_headers, set_raw_body;
+    // response: get_raw_body, exit
+    expect(res.context.pdkCalls).toBe(9);
+  });
+
+  it('a body over max_request_body_bytes answers 413 from its Content-Length, never read: past 8 KiB Kong keeps it in a temp file and its get_raw_body over the limit ends in a 500', async () => {
+    const big = Buffer.from(JSON.stringify({ intA: 1, intB: 2, pad: 'x'.repeat(20_000) }));
+    const before = services.requests.length;
+    const res = await kong.request({ method: 'POST', path: '/smallbody/Add', headers: { 'Content-Type': 'application/json', 'Content-Length': String(big.length) }, body: big });
+    expect([res.status, json(res.body).code]).toEqual([413, 'soap-request-too-large']);
+    expect(res.context.pdkTrace.filter((call) => call.endsWith('kong.request.get_raw_body'))).toEqual([]);
+    expect(services.requests.length).toBe(before);
+    // under the limit the same route translates
+    expect((await post(kong, '/smallbody/Add', { intA: 1, intB: 2 })).status).toBe(200);
   });
 
   it('SOAP 1.2: application/soap+xml with action, Receiver fault -> 502, result unwrapped', async () => {

@@ -12,6 +12,8 @@ export const DEFAULT_WEIGHTS: Readonly<Record<string, number>> = {
   'sec-ch-ua-headless': 60,
   'sec-fetch-non-browser': 20,
   'browser-http10': 30,
+  // 1000 header lines or more: Kong drops what follows unseen (a User-Agent or X-Forwarded-For could hide there); blocks
+  'header-flood': 100,
   // IP
   'ip-datacenter': 25,
   'ip-tor': 20,

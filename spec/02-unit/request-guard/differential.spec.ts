@@ -154,7 +154,7 @@ export function guardStatus(guard: Guard, c: Case): number {
   for (const [k, v] of Object.entries(c.headers ?? {})) headers[k.toLowerCase()] = [v];
   if (c.type) headers['content-type'] = [c.type];
   if (c.body !== undefined) headers['content-length'] = [String(Buffer.byteLength(c.body))];
-  let verdict: Verdict = guard.head({ method: c.method, path: c.path, rawQuery: c.query ?? '', headers });
+  let verdict: Verdict = guard.head({ method: c.method, path: c.path, rawQuery: c.query ?? '', headers, headersTruncated: false });
   if (verdict.kind === 'body') verdict = guard.body(verdict.state, Buffer.from(c.body ?? ''));
   return verdict.kind === 'reject' ? verdict.problem.status : 200;
 }
