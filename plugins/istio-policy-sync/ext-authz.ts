@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { compileString, type Matcher } from '../../shared/istio/match';
+import { isFramingHeader } from '../../shared/problems';
 import type { ExtAuthzHttpConfig } from './schema';
 
 /**
@@ -46,7 +47,7 @@ export class ExtAuthzProvider {
     this.upstream = headers(config.headers_to_upstream_on_allow);
     this.downstreamDeny = headers(config.headers_to_downstream_on_deny);
     this.downstreamAllow = headers(config.headers_to_downstream_on_allow);
-    // defaults inside array elements arrive as null (ajv applies none there): Istio's defaults then
+    // Kong fills defaults inside array elements (required records too); ajv may not: Istio's defaults then
     this.c = {
       timeout: config.timeout_ms ?? 5000,
       failOpen: config.fail_open ?? false,
@@ -76,7 +77,8 @@ export class ExtAuthzProvider {
           res.on('end', () => {
             const pick = (m: Matcher) => {
               const out: Record<string, string> = {};
-              for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && m(k)) out[k] = Array.isArray(v) ? v.join(', ') : v;
+              // the provider's framing describes its own message, never the request or the answer they land on
+              for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && m(k) && !isFramingHeader(k)) out[k] = Array.isArray(v) ? v.join(', ') : v;
               return out;
             };
             if (res.statusCode === 200) resolve({ kind: 'allow', upstreamHeaders: pick(this.upstream), downstreamHeaders: pick(this.downstreamAllow) });

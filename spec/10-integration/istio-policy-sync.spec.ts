@@ -110,7 +110,7 @@ spec:
   rules: [{to: [{operation: {paths: ["/admin/*"]}}]}]
 `;
     const plugin = (config: Record<string, unknown>) => [{ name: 'istio-policy-sync', config: { workload: WORKLOAD, kong_identity: KONG, ...config } }];
-    const opa = { name: 'opa', envoy_ext_authz_http: { service: extAuthz.host, port: extAuthz.port, path_prefix: '/check', include_request_headers_in_check: ['x-ext-authz'], headers_to_upstream_on_allow: ['x-user'], headers_to_downstream_on_deny: ['x-ext-authz-check-result'] } };
+    const opa = { name: 'opa', envoy_ext_authz_http: { service: extAuthz.host, port: extAuthz.port, path_prefix: '/check', include_request_headers_in_check: ['x-ext-authz'], headers_to_upstream_on_allow: ['x-user', 'content-*', 'connection', 'keep-alive'], headers_to_downstream_on_deny: ['x-ext-authz-check-result', 'content-*'] } };
     kong = await startKong({
       kind,
       pluginsDir: dir,
@@ -217,8 +217,10 @@ spec:
 
   it('CUSTOM: the provider gets an ext_authz check (method, prefix + path, allowed headers); allow adds its headers upstream, deny answers its status', async () => {
     const before = extAuthz.checks.length;
-    const ok = await kong.request({ method: 'POST', path: '/custom/admin/users?q=1', headers: { 'x-ext-authz': 'allow', 'x-secret': 's' } });
+    const ok = await kong.request({ method: 'POST', path: '/custom/admin/users?q=1', headers: { 'x-ext-authz': 'allow', 'x-secret': 's', 'Content-Type': 'application/json' }, body: '{"a":1}' });
     expect(ok.status).toBe(200);
+    // the provider's own framing (Content-Length: 0, Connection, Keep-Alive) never lands on the request, even when listed
+    expect([last().headers['content-type'], last().headers['content-length'], last().body.toString()]).toEqual(['application/json', '7', '{"a":1}']);
     const check = extAuthz.checks[before];
     expect(check.method).toBe('POST');
     expect(check.url).toBe('/check/admin/users?q=1');
@@ -230,6 +232,8 @@ spec:
     const denied = await kong.request({ path: '/custom/admin/users', headers: { 'x-ext-authz': 'no' } });
     expect(denied.status).toBe(403);
     expect(denied.headers.get('x-ext-authz-check-result')).toBe('denied');
+    // nor on the problem answer: its Content-Type and Content-Length are the problem's, not the provider's text/plain body's
+    expect([denied.headers.get('content-type'), denied.headers.get('content-length')]).toEqual(['application/problem+json', String(denied.body.length)]);
     expect(json(denied.body)).toMatchObject({ reason: 'custom-deny', policy: 'apis/ext', action: 'CUSTOM', detail: 'denied by ext_authz for header x-ext-authz' });
     const unmatched = extAuthz.checks.length;
     expect((await kong.request({ path: '/custom/public' })).status).toBe(200);

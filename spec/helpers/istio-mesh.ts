@@ -87,8 +87,9 @@ export async function startExtAuthz(): Promise<ExtAuthz> {
       res.writeHead(200, { 'x-ext-authz-check-result': 'allowed', 'x-user': 'alice', 'x-not-forwarded': 'x' });
       return res.end();
     }
-    res.writeHead(403, { 'x-ext-authz-check-result': 'denied', 'content-type': 'text/plain' });
-    res.end('denied by ext_authz for header x-ext-authz');
+    const denial = 'denied by ext_authz for header x-ext-authz';
+    res.writeHead(403, { 'x-ext-authz-check-result': 'denied', 'content-type': 'text/plain', 'content-length': String(denial.length) });
+    res.end(denial);
   });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
