@@ -1,4 +1,4 @@
-import type { HandlerContext, PhaseHandler } from '../../shared/plugin';
+import type { HandlerContext, PhaseHandler, PhaseName } from '../../shared/plugin';
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/observability/log';
 import { mayBeTruncated, type HeaderMultimap, type Pdk } from '../../shared/pdk';
@@ -95,6 +95,16 @@ export class BotGuardHandler implements PhaseHandler {
     if (action === 'tarpit' && !dryRun) await this.tarpit();
     await this.record(pdk, verdict, action, dryRun, { headers, ip, path });
     await pdk.serviceRequest.setHeaders(this.verdictHeaders(verdict, dryRun ? `dry-run:${action}` : action));
+  }
+
+  /**
+   * After an exception under fail_open: the set_headers that overwrites a client's own verdict headers never ran, so
+   * they are cleared; no verdict reaches the upstream rather than a forged one. (With the plugin server down Kong
+   * goes on without this: README, bot-guard, "When it fails".)
+   */
+  async beforeFailOpen(pdk: Pdk, phase: PhaseName): Promise<void> {
+    if (phase !== 'access') return;
+    for (const name of Object.values(this.names)) await pdk.serviceRequest.clearHeader(name);
   }
 
   private get typeBase(): string | undefined {

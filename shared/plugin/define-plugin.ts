@@ -28,6 +28,12 @@ export interface PhaseHandler {
   access?(pdk: Pdk): Promise<void>;
   response?(pdk: Pdk): Promise<void>;
   log?(pdk: Pdk): Promise<void>;
+  /**
+   * What a request needs before it goes on after an exception under fail_open (the handler's own writes may not
+   * have happened): e.g. clearing headers a client sent that the plugin would have overwritten. Errors here are
+   * reported and swallowed.
+   */
+  beforeFailOpen?(pdk: Pdk, phase: PhaseName): Promise<void>;
 }
 
 export interface PluginDefinition<F extends FieldMap, C = InferFields<F> & { failure_policy: FailurePolicy }> {
@@ -110,6 +116,8 @@ export function definePlugin<F extends FieldMap>(definition: PluginDefinition<F>
           if (reportUnexpected(this.logger, scope, err) === 'pdk') return;
           if (this.policy === 'fail_closed' && CAN_RESPOND.has(phase)) {
             await pdk.response.error(500).catch((failed: unknown) => reportUnexpected(this.logger, scope, failed));
+          } else if (this.handler.beforeFailOpen) {
+            await this.handler.beforeFailOpen(pdk, phase).catch((failed: unknown) => reportUnexpected(this.logger, scope, failed));
           }
         }
       },

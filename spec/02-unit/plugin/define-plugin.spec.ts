@@ -42,7 +42,7 @@ describe('definePlugin: one mechanism for unexpected errors', () => {
     const plugin = new mod.Plugin({}) as unknown as { access(kong: unknown): Promise<void> };
     const before = await metric('kong_plugins_pdk_errors_total', { plugin: 'errors-probe', phase: 'access' });
     await plugin.access(fakeKong(calls));
-    expect(calls).toEqual(['request.get_headers']);
+    expect(calls).toEqual(['request.get_headers [1000]']);
     expect(await metric('kong_plugins_pdk_errors_total', { plugin: 'errors-probe', phase: 'access' })).toBe(before + 1);
   });
 
@@ -52,5 +52,34 @@ describe('definePlugin: one mechanism for unexpected errors', () => {
     await plugin.log(fakeKong(calls));
     expect(calls).toEqual([]);
     expect(await metric('kong_plugins_phase_errors_total', { plugin: 'errors-probe', phase: 'log', policy: 'fail_closed' })).toBe(1);
+  });
+
+  describe('beforeFailOpen: what the request needs before it goes on after an exception', () => {
+    class Tidy implements PhaseHandler {
+      async access(pdk: Pdk): Promise<void> {
+        if ((await pdk.request.getMethod()) === 'GET') throw new Error('bug');
+        await pdk.request.getHeaders();
+      }
+      async beforeFailOpen(pdk: Pdk, phase: string): Promise<void> {
+        await pdk.response.exit(299, phase);
+      }
+    }
+    const tidy = (failurePolicy: 'fail_open' | 'fail_closed') => definePlugin({ name: `tidy-${failurePolicy}`, version: '1.0.0', priority: 1, fields: {}, failurePolicy, Handler: Tidy });
+    const kong = (calls: string[], method: string) => ({ ...fakeKong(calls), request: { ...fakeKong(calls).request, get_method: () => Promise.resolve(method) } });
+
+    it('runs after an exception under fail_open, with the phase', async () => {
+      const calls: string[] = [];
+      await (new (tidy('fail_open').Plugin)({}) as unknown as { access(k: unknown): Promise<void> }).access(kong(calls, 'GET'));
+      expect(calls).toEqual(['response.exit [299,"access",null]']);
+    });
+
+    it('not under fail_closed (the 500 answers), and not after a failed PDK call (the request is over)', async () => {
+      const closed: string[] = [];
+      await (new (tidy('fail_closed').Plugin)({}) as unknown as { access(k: unknown): Promise<void> }).access(kong(closed, 'GET'));
+      expect(closed).toEqual(['response.error [500,null,null]']);
+      const pdkFailed: string[] = [];
+      await (new (tidy('fail_open').Plugin)({}) as unknown as { access(k: unknown): Promise<void> }).access(kong(pdkFailed, 'POST'));
+      expect(pdkFailed).toEqual(['request.get_headers [1000]']);
+    });
   });
 });
