@@ -95,7 +95,7 @@ export const fields = {
     redis: redisField('The shared Redis block: where velocity counters and trap flags live.'),
     key_prefix: field.string({ default: 'bot-guard', len_min: 1, len_max: 64, description: 'Prefix of this config\'s Redis keys; configs sharing it share counters and trap flags (a trap route and the API it guards).' }),
     velocity_threshold: field.integer({ default: 120, between: [1, 10_000_000], description: 'Requests per rate_limit.window_seconds above which a client scores velocity-high.' }),
-    trap_paths: field.array(field.string({ len_min: 1, len_max: 256, pattern: '^/' }), { len_max: 100, description: 'Path prefixes that flag the client (e.g. /.env, /wp-admin): one more PDK call (get_path). Or put the plugin with trap_route on a route of its own.' }),
+    trap_paths: field.array(field.string({ len_min: 1, len_max: 256, pattern: '^/', lua_match: '^/' }), { len_max: 100, description: 'Path prefixes that flag the client (e.g. /.env, /wp-admin): one more PDK call (get_path). Or put the plugin with trap_route on a route of its own.' }),
     trap_route: field.boolean({ default: false, description: 'Every request on this plugin\'s route is a trap hit (a honeypot route; no path read).' }),
     flag_seconds: field.integer({ default: 3600, between: [1, 2_592_000], description: 'How long a trap hit flags the client.' }),
     trap_action: field.string({ one_of: ACTIONS, default: 'block', description: 'Action for a flagged client (and the trap hit itself).' }),

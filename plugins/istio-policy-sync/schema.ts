@@ -4,12 +4,12 @@ import { ManifestError, parseManifests } from './manifests';
 export const SOURCE_KINDS = ['inline', 'directory', 'kubernetes'] as const;
 export const MODES = ['enforce', 'dry_run'] as const;
 
-const headerName = (fallback: string, description: string) => field.string({ default: fallback, len_min: 1, len_max: 256, pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", description });
+const headerName = (fallback: string, description: string) => field.string({ default: fallback, len_min: 1, len_max: 256, pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", lua_match: "^[A-Za-z0-9!#$%%&'*+.^_`|~-]+$", description });
 
 const extAuthzHttp = field.record({
   service: field.string({ required: true, len_min: 1, len_max: 253, description: 'Host name or address of the authorization service (MeshConfig envoyExtAuthzHttp.service).' }),
   port: field.integer({ required: true, between: [1, 65535], description: 'Port of the authorization service (envoyExtAuthzHttp.port).' }),
-  path_prefix: field.string({ len_min: 1, pattern: '^/', description: 'Prefix of the check request path; the original path is appended (envoyExtAuthzHttp.pathPrefix).' }),
+  path_prefix: field.string({ len_min: 1, pattern: '^/', lua_match: '^/', description: 'Prefix of the check request path; the original path is appended (envoyExtAuthzHttp.pathPrefix).' }),
   timeout_ms: field.integer({ default: 5000, between: [1, 600000], description: 'Check request timeout in ms (Istio defaults to 600 s; a failure answers status_on_error unless fail_open).' }),
   fail_open: field.boolean({ default: false, description: 'When the provider fails or times out, let the request continue (envoyExtAuthzHttp.failOpen).' }),
   status_on_error: field.integer({ default: 403, between: [200, 599], description: 'Status answered when the provider fails and fail_open is false (envoyExtAuthzHttp.statusOnError).' }),
@@ -41,8 +41,8 @@ export const fields = {
     port: field.integer({ between: [1, 65535], description: 'Port the workload sidecar receives on (destination.port, operation ports); unset: unknown to the edge.' }),
     host: field.string({ len_min: 1, description: 'Host header the workload receives (Kong sends the service host unless preserve_host); unset: the client Host.' }),
     ip: field.string({ len_min: 2, description: 'Pod address of the workload (destination.ip); unset: unknown to the edge.' }),
-    strip_prefix: field.string({ len_min: 1, pattern: '^/', description: 'Route path prefix Kong strips (strip_path) before the request reaches the workload.' }),
-    service_path: field.string({ len_min: 1, pattern: '^/', description: 'Path of the Kong service, prepended to the (stripped) request path upstream.' }),
+    strip_prefix: field.string({ len_min: 1, pattern: '^/', lua_match: '^/', description: 'Route path prefix Kong strips (strip_path) before the request reaches the workload.' }),
+    service_path: field.string({ len_min: 1, pattern: '^/', lua_match: '^/', description: 'Path of the Kong service, prepended to the (stripped) request path upstream.' }),
   }),
   kong_identity: field.record({
     principal: field.string({ len_min: 1, description: "Kong's mesh identity (source.principal), e.g. cluster.local/ns/kong/sa/kong; unset: Kong talks plaintext (no principal)." }),

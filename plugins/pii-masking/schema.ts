@@ -66,13 +66,13 @@ export const fields = {
     encrypted: true,
     description: 'HMAC key for token and fpe modes (default: env PII_MASKING_TOKEN_KEY, else a random per-process key).',
   }),
-  default_region: field.string({ default: 'US', pattern: '^[A-Z]{2}$', description: 'Region for national phone numbers under phone keys.' }),
-  content_types: field.set(field.string({ pattern: '^[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*/[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*$' }), {
+  default_region: field.string({ default: 'US', pattern: '^[A-Z]{2}$', lua_match: '^[A-Z][A-Z]$', description: 'Region for national phone numbers under phone keys.' }),
+  content_types: field.set(field.string({ pattern: '^[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*/[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*$', lua_match: '^[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*/[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*$' }), {
     default: [],
     description:
       'More media types to scan as text (`type/*` and `type/*+suffix` wildcards). JSON, XML, text/*, a missing Content-Type and text-like types (ndjson, json-seq, javascript, form-urlencoded, ...) are always scanned.',
   }),
-  pass_content_types: field.set(field.string({ pattern: '^[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*/[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*$' }), {
+  pass_content_types: field.set(field.string({ pattern: '^[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*/[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*$', lua_match: '^[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*/[A-Za-z0-9*][A-Za-z0-9!#$&^_.+*-]*$' }), {
     default: DEFAULT_PASS_CONTENT_TYPES,
     description: 'Media types passed unscanned (binary media). Any other type that is neither scanned nor listed here is unreadable (media_type).',
   }),

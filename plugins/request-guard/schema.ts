@@ -28,6 +28,7 @@ export const fields = {
   base_path: field.string({
     len_max: 512,
     pattern: '^/[^?#]*$',
+    lua_match: '^/[^?#]*$',
     description: 'Request path prefix before the OpenAPI paths (e.g. the route prefix plus the server path); default: the path of the first servers[] URL.',
   }),
   unknown_operation: field.string({

@@ -23,14 +23,14 @@ export const fields = {
   service: field.string({ len_max: 256, description: 'wsdl:service to use, by name (default: the first one with a SOAP port).' }),
   port: field.string({ len_max: 256, description: 'wsdl:port to use, by name (default: chosen by soap_version, SOAP 1.1 first).' }),
   soap_version: field.string({ one_of: ['1.1', '1.2'] as const, description: 'Pick the port whose binding speaks this SOAP version (default: 1.1 when the service has both).' }),
-  endpoint_path: field.string({ len_max: 2048, pattern: '^/[^?#]*$', description: 'Upstream path of the SOAP endpoint (default: the path of the port\'s soap:address location).' }),
-  base_path: field.string({ len_max: 2048, pattern: '^/[^?#]*$', description: 'Request path prefix the operation routes are relative to; unset: routes match the end of the path (after the Kong route\'s own path).' }),
+  endpoint_path: field.string({ len_max: 2048, pattern: '^/[^?#]*$', lua_match: '^/[^?#]*$', description: 'Upstream path of the SOAP endpoint (default: the path of the port\'s soap:address location).' }),
+  base_path: field.string({ len_max: 2048, pattern: '^/[^?#]*$', lua_match: '^/[^?#]*$', description: 'Request path prefix the operation routes are relative to; unset: routes match the end of the path (after the Kong route\'s own path).' }),
   default_routes: field.boolean({ default: true, description: 'Expose every operation of the binding as POST <prefix>/<OperationName>, besides the mappings.' }),
   mappings: field.array(
     field.record({
       operation: field.string({ required: true, len_max: 256, description: 'Name of the WSDL operation this mapping exposes.' }),
       method: field.string({ required: true, one_of: METHODS, description: 'HTTP method of the REST route.' }),
-      path: field.string({ required: true, len_max: 2048, pattern: '^/[^?#]*$', description: 'Path template, e.g. /countries/{sCountryISOCode}: each {name} fills the request field of that name.' }),
+      path: field.string({ required: true, len_max: 2048, pattern: '^/[^?#]*$', lua_match: '^/[^?#]*$', description: 'Path template, e.g. /countries/{sCountryISOCode}: each {name} fills the request field of that name.' }),
       query_params: field.set(field.string({ len_max: 256 }), { description: 'Request fields taken from query parameters of the same name (repeated for array fields).' }),
     }),
     { default: [], description: 'REST routes for operations, with path and query parameters mapped to request fields.' },
@@ -43,7 +43,7 @@ export const fields = {
   ws_security: field.record({
     username: field.string({ len_max: 1024, description: 'WS-Security UsernameToken user name; unset: no Security header is sent.' }),
     password: field.string({ len_max: 4096, referenceable: true, encrypted: true, description: 'UsernameToken password, or a vault reference such as {vault://env/soap-password}.' }),
-    password_env: field.string({ len_max: 256, pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Environment variable of the plugin server holding the password (instead of password).' }),
+    password_env: field.string({ len_max: 256, pattern: '^[A-Za-z_][A-Za-z0-9_]*$', lua_match: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Environment variable of the plugin server holding the password (instead of password).' }),
     password_type: field.string({ one_of: ['PasswordDigest', 'PasswordText'] as const, default: 'PasswordDigest', description: 'PasswordDigest (SHA-1 of nonce, created and password) or PasswordText.' }),
     must_understand: field.boolean({ default: true, description: 'Mark the Security header soap:mustUnderstand="1".' }),
   }),

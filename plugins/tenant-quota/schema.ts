@@ -6,7 +6,7 @@ import { WEEKDAYS } from './calendar';
 const NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 
 const limitFields = {
-  name: field.string({ required: true, len_min: 1, len_max: 64, pattern: NAME, description: 'Policy name, unique within a plan: the RateLimit-Policy item name and part of the Redis key.' }),
+  name: field.string({ required: true, len_min: 1, len_max: 64, pattern: NAME, lua_match: NAME, description: 'Policy name, unique within a plan: the RateLimit-Policy item name and part of the Redis key.' }),
   scope: field.string({
     one_of: ['tenant', 'consumer', 'endpoint'] as const,
     required: true,
@@ -64,7 +64,7 @@ export const fields = {
   }, { description: 'How the tenant (and the consumer within it) is identified.' }),
   plans: field.array(
     field.record({
-      name: field.string({ required: true, len_min: 1, len_max: 64, pattern: NAME, description: 'Plan name.' }),
+      name: field.string({ required: true, len_min: 1, len_max: 64, pattern: NAME, lua_match: NAME, description: 'Plan name.' }),
       limits: limitsArray('The plan\'s limits; all are checked together, atomically.'),
     }),
     { required: true, len_min: 1, len_max: 64, description: 'Named plans with their limits.' },
@@ -94,7 +94,7 @@ export const fields = {
   }, { description: 'When calendar quotas reset.' }),
   endpoints: field.array(
     field.record({
-      name: field.string({ required: true, len_min: 1, len_max: 64, pattern: NAME, description: 'Endpoint name (key part of endpoint-scoped limits).' }),
+      name: field.string({ required: true, len_min: 1, len_max: 64, pattern: NAME, lua_match: NAME, description: 'Endpoint name (key part of endpoint-scoped limits).' }),
       methods: field.array(field.string({ len_min: 1 }), { description: 'Methods matched (unset: any).' }),
       path_pattern: field.string({ required: true, len_min: 1, description: 'Regex (RE2 syntax, matched in linear time) searched in the normalized path; anchor it with ^...$ to match the whole path.' }),
     }),

@@ -80,6 +80,13 @@ export interface StringOpts extends Common<string> {
   format?: string;
   /** A JavaScript regular expression checked at instance start (Kong's `match` takes Lua patterns instead). */
   pattern?: string;
+  /**
+   * The same rule as a Lua pattern, for Kong's `match` validator: Kong then refuses a bad value when kong.yml
+   * loads. Without it Kong stores the value, the instance start refuses it, and every request on the route answers
+   * 500 (plugin_servers/plugin.lua raises the StartInstance error). Give it wherever `pattern` has an exact Lua
+   * equivalent (no alternation, no counted repetition); the emulator checks it with Lua's own matcher (lstrlib).
+   */
+  lua_match?: string;
   referenceable?: boolean;
   encrypted?: boolean;
 }
@@ -97,6 +104,7 @@ export function string<O extends StringOpts>(opts: O = {} as O): FieldSpec<Prese
   if (opts.len_min === undefined) json.minLength = 1;
   if (opts.format) json.format = opts.format;
   if (opts.pattern) json.pattern = opts.pattern;
+  if (opts.lua_match) kong.match = opts.lua_match;
   if (opts.referenceable) kong.referenceable = true;
   if (opts.encrypted) kong.encrypted = true;
   return make(kong, nullable(json, opts), opts);
