@@ -40,9 +40,10 @@ export class EdgeAuthorization {
         directory: s.directory,
         reloadIntervalMs: s.reload_interval_ms,
         rootNamespace: config.root_namespace,
+        // token "": a vault reference Kong could not resolve; the token file then
         kubernetes:
           s.kind === 'kubernetes'
-            ? { apiServer: s.api_server as string, token: s.token ?? undefined, tokenFile: s.token_file, caFile: s.ca_file ?? undefined, namespaces: s.namespaces ?? undefined }
+            ? { apiServer: s.api_server as string, token: s.token || undefined, tokenFile: s.token_file, caFile: s.ca_file ?? undefined, namespaces: s.namespaces ?? undefined }
             : undefined,
       },
       log,

@@ -102,6 +102,11 @@ export function string<O extends StringOpts>(opts: O = {} as O): FieldSpec<Prese
   // Kong gives a string field without len_min an implicit len_min = 1 (db/schema/init.lua, validate_field): ""
   // is refused when kong.yml loads, so it must not mean anything here either. Express "none" by leaving it unset.
   if (opts.len_min === undefined) json.minLength = 1;
+  // An unresolved vault reference reaches the plugin as "" whatever len_min says (db/schema/init.lua,
+  // resolve_reference: `deref or ""`, kept because the field is in $refs). Refusing it would refuse the instance,
+  // and every request on the route would answer 500: a referenceable field with len_min <= 1 takes "" as unset,
+  // and the plugin's own failure mode decides (a stricter len_min, like a token key's, still refuses).
+  if (opts.referenceable && (opts.len_min ?? 1) <= 1) delete json.minLength;
   if (opts.format) json.format = opts.format;
   if (opts.pattern) json.pattern = opts.pattern;
   if (opts.lua_match) kong.match = opts.lua_match;

@@ -150,3 +150,22 @@ describe('definePlugin', () => {
     expect(() => new plugin.Plugin({ name: 'ok', failure_policy: 'sometimes' })).toThrow(/config\.failure_policy: must be one of: fail_open, fail_closed/);
   });
 });
+
+describe('an unresolved vault reference (Kong sends "")', () => {
+  // db/schema/init.lua resolve_reference returns `deref or ""` and keeps it: the instance must still start
+  const schema = defineSchema('vault-probe', {
+    password: field.string({ len_min: 1, referenceable: true, encrypted: true, description: 'A referenceable secret.' }),
+    token_key: field.string({ len_min: 16, referenceable: true, description: 'A key that must be long enough.' }),
+    name: field.string({ description: 'A plain string field.' }),
+  });
+  const parse = (config: Record<string, unknown>) => () => schema.parse({ ...config, __seq__: 1 });
+
+  it('is taken by a referenceable field with len_min <= 1, so the plugin\'s own failure mode decides (not a 500 per request)', () => {
+    expect(parse({ password: '', $refs: { password: '{vault://env/missing}' } })).not.toThrow();
+  });
+
+  it('still refuses where the field demands more (a token key), and a plain field keeps Kong\'s implicit len_min = 1', () => {
+    expect(parse({ token_key: '' })).toThrow(/config.token_key/);
+    expect(parse({ name: '' })).toThrow(/config.name/);
+  });
+});
