@@ -251,7 +251,7 @@ define('kong.request.get_forwarded_host', REQUEST_PHASES, (ctx) => ctx.host);
 define('kong.request.get_forwarded_port', REQUEST_PHASES, (ctx) => ctx.port);
 define('kong.request.get_forwarded_path', REQUEST_PHASES, (ctx) => ctx.normalizedPath);
 define('kong.request.get_forwarded_prefix', REQUEST_PHASES, (ctx) => ctx.forwardedPrefix);
-define('kong.request.get_http_version', REQUEST_PHASES, () => 1.1);
+define('kong.request.get_http_version', REQUEST_PHASES, (ctx) => ctx.httpVersion);
 define('kong.request.get_method', REQUEST_PHASES, (ctx) => ctx.method);
 define('kong.request.get_path', REQUEST_PHASES, (ctx) => ctx.normalizedPath);
 define('kong.request.get_raw_path', REQUEST_PHASES, (ctx) => ctx.rawPath);
@@ -312,8 +312,9 @@ function rawBody(ctx: RequestContext, maxFileSize: unknown): { body: Buffer | un
 // ---- kong.client --------------------------------------------------------------------------------------------
 
 const CLIENT_PHASES = new Set<KongPhase>(['rewrite', 'access', 'response', 'log']);
+// kong/pdk/client.lua: get_ip is realip_remote_addr (the peer), get_forwarded_ip remote_addr (after realip)
 define('kong.client.get_ip', CLIENT_PHASES, (ctx) => ctx.clientIp);
-define('kong.client.get_forwarded_ip', CLIENT_PHASES, (ctx) => ctx.clientIp);
+define('kong.client.get_forwarded_ip', CLIENT_PHASES, (ctx) => ctx.forwardedIp);
 define('kong.client.get_port', CLIENT_PHASES, () => 40000);
 define('kong.client.get_forwarded_port', CLIENT_PHASES, () => 40000);
 define('kong.client.get_protocol', AFTER_ACCESS, (ctx) => ctx.scheme);
@@ -567,7 +568,7 @@ export function serialize(ctx: RequestContext): Record<string, unknown> {
     route: ctx.route,
     service: ctx.service,
     consumer: ctx.consumer,
-    client_ip: ctx.clientIp,
+    client_ip: ctx.forwardedIp, // pdk/log.lua serialize: var.remote_addr
     started_at: ctx.startedAt,
     source: source === 'service' ? 'upstream' : 'kong',
     workspace: WORKSPACE_ID,

@@ -48,7 +48,15 @@ export interface ClientRequest {
   path: string;
   headers?: Record<string, string | string[]>;
   body?: string | Buffer;
+  /** The connection's peer address (ngx.var.realip_remote_addr): kong.client.get_ip. */
   clientIp?: string;
+  /**
+   * The address nginx's realip module put in remote_addr when the peer is in trusted_ips and sent real_ip_header
+   * (kong.client.get_forwarded_ip); default: the peer's own, as with Kong's default empty trusted_ips.
+   */
+  forwardedIp?: string;
+  /** ngx.req.http_version(): 0.9, 1.0, 1.1 (default), 2.0 or 3.0. */
+  httpVersion?: number;
   scheme?: 'http' | 'https';
   host?: string;
   port?: number;
@@ -99,6 +107,8 @@ export class RequestContext {
   readonly host: string;
   readonly port: number;
   readonly clientIp: string;
+  readonly forwardedIp: string;
+  readonly httpVersion: number;
   readonly headers: HeaderMap;
   method: string;
   /** ngx.var.args (ngx.req.set_uri_args replaces it; request_uri stays). */
@@ -156,6 +166,8 @@ export class RequestContext {
     this.body = typeof request.body === 'string' ? Buffer.from(request.body) : (request.body ?? Buffer.alloc(0));
     this.bodyInFile = this.body.length > CLIENT_BODY_BUFFER_SIZE;
     this.clientIp = request.clientIp ?? '127.0.0.1';
+    this.forwardedIp = request.forwardedIp ?? this.clientIp;
+    this.httpVersion = request.httpVersion ?? 1.1;
     this.consumer = request.consumer;
     this.credential = request.credential;
     this.upstream = { scheme: undefined, path: this.rawPath };

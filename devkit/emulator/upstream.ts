@@ -96,14 +96,15 @@ export function proxyToService(ctx: RequestContext, timeoutMs = 60_000): Promise
   const forwardedFor = ctx.headers.get('x-forwarded-for');
   const via = ctx.headers.get('via');
   headers.set('Via', via ? `${via}, ${VIA_TOKEN}` : VIA_TOKEN);
-  headers.set('X-Forwarded-For', forwardedFor ? `${forwardedFor}, ${ctx.clientIp}` : ctx.clientIp);
+  // runloop/handler.lua: a client's X-Forwarded-For plus realip_remote_addr (the peer), else remote_addr
+  headers.set('X-Forwarded-For', forwardedFor ? `${forwardedFor}, ${ctx.clientIp}` : ctx.forwardedIp);
   headers.set('X-Forwarded-Proto', ctx.scheme);
   headers.set('X-Forwarded-Host', ctx.host);
   headers.set('X-Forwarded-Port', String(ctx.port));
   headers.set('X-Forwarded-Path', ctx.rawPath);
   if (ctx.forwardedPrefix) headers.set('X-Forwarded-Prefix', ctx.forwardedPrefix);
   else headers.delete('X-Forwarded-Prefix');
-  headers.set('X-Real-IP', ctx.clientIp);
+  headers.set('X-Real-IP', ctx.forwardedIp); // nginx-kong.conf: proxy_set_header X-Real-IP $remote_addr
   headers.set('X-Kong-Request-Id', ctx.requestId);
   if (ctx.upstream.host) headers.set('Host', ctx.upstream.host);
   else if (!ctx.route?.preserve_host) headers.set('Host', `${service.host}:${service.port}`);

@@ -52,6 +52,8 @@ describe.each(SERVER_KINDS)('bot-guard through the Kong emulator (%s server)', (
       ['dry', { dry_run: true, headers: { score: 'X-Robot-Score' } }],
       ['open', { behaviour: { ...deadRedis, on_redis_failure: 'fail_open' } }],
       ['closed', { behaviour: { ...deadRedis, on_redis_failure: 'fail_closed' } }],
+      ['peer', { client_ip: { source: 'connection' }, ip_lists: { deny: ['198.51.100.0/24'] } }],
+      ['http10', { header_checks: { http_version: true } }],
     ];
     kong = await startKong({
       kind,
@@ -141,6 +143,22 @@ describe.each(SERVER_KINDS)('bot-guard through the Kong emulator (%s server)', (
     const spoof = await kong.request({ path: '/verified/page', headers: { 'User-Agent': GOOGLEBOT }, clientIp: '5.188.10.3' });
     expect(spoof.status).toBe(403);
     expect(json(spoof.body)).toMatchObject({ category: 'spoof', score: 100, reasons: ['ua-search-crawler', 'crawler-spoof-forward'] });
+  });
+
+  it('client_ip: forwarded (default) reads the address realip put in remote_addr, connection the peer (get_ip)', async () => {
+    // a trusted load balancer at 10.0.0.5 forwarded a client at 198.51.100.20 (Kong's trusted_ips + real_ip_header)
+    const through = { headers: BROWSER_HEADERS, clientIp: '10.0.0.5', forwardedIp: '198.51.100.20' };
+    expect((await kong.request({ path: '/lists/x', ...through })).status).toBe(403);
+    expect((await kong.request({ path: '/peer/x', ...through })).status).toBe(200);
+    expect((await kong.request({ path: '/peer/x', headers: BROWSER_HEADERS, clientIp: '198.51.100.20' })).status).toBe(403);
+  });
+
+  it('header_checks.http_version: a browser User-Agent over HTTP/1.0 scores browser-http10 (one more PDK call), HTTP/2 does not', async () => {
+    const old = await kong.request({ path: '/http10/x', headers: BROWSER_HEADERS, httpVersion: 1.0 });
+    expect(last().headers).toMatchObject({ 'x-bot-score': '30', 'x-bot-reasons': 'browser-http10' });
+    expect(old.context.pdkCalls).toBe(3);
+    await kong.request({ path: '/http10/x', headers: BROWSER_HEADERS, httpVersion: 2.0 });
+    expect(last().headers).toMatchObject({ 'x-bot-score': '0', 'x-bot-reasons': 'none' });
   });
 
   it('applies IP lists: deny CIDR blocks, allow list allows, Tor and datacenter files add their reasons', async () => {
