@@ -22,6 +22,15 @@ const SERVER = '/usr/local/bin/kong-plugin-server';
 const PLUGINS_DIR = '/opt/kong-plugins/dist/plugins';
 const PREFIX = '/usr/local/kong';
 const FIRST_METRICS_PORT = 9601;
+const ENV = '/usr/bin/env';
+/**
+ * V8 flags a plugin's server starts with. pii-masking: a 32 MB young generation, so the main thread's scavenges
+ * (every ~11 ms of small events' garbage while big bodies are masked in workers) come less often; the head-of-line
+ * p99 of 4 KB events beside 7.5 MB bodies went from 2.07-3.67x to 1.27-1.85x of alone (bench/pii-masking.ts
+ * headOfLine, 3 alternating runs each). Given as NODE_OPTIONS through env: the image's kong-plugin-server is a sh
+ * wrapper that execs node, and Kong runs the start command through sh (`exec <start_cmd>`, process.lua).
+ */
+const NODE_OPTIONS = { 'pii-masking': '--max-semi-space-size=32' };
 
 function pluginNames(dir) {
   return fs
@@ -32,6 +41,14 @@ function pluginNames(dir) {
     .sort();
 }
 
+/** `/usr/bin/env NODE_OPTIONS=... ` for a plugin with V8 flags: one word, since sh splits the start command. */
+function nodeOptions(name) {
+  const options = NODE_OPTIONS[name];
+  if (!options) return '';
+  if (/\s/.test(options)) throw new Error(`NODE_OPTIONS of ${name} must be one word: ${options}`);
+  return `${ENV} NODE_OPTIONS=${options} `;
+}
+
 function entries(names) {
   return names.map((name, i) => {
     const metricsPort = FIRST_METRICS_PORT + i;
@@ -39,7 +56,7 @@ function entries(names) {
       name,
       key: `pluginserver_${name.toLowerCase().replace(/-/g, '_')}`,
       socket: `${PREFIX}/${name}.socket`,
-      start_cmd: `${SERVER} -d ${PLUGINS_DIR} --plugin ${name} -p ${PREFIX} --metrics-port ${metricsPort}`,
+      start_cmd: `${nodeOptions(name)}${SERVER} -d ${PLUGINS_DIR} --plugin ${name} -p ${PREFIX} --metrics-port ${metricsPort}`,
       query_cmd: `${SERVER} -d ${PLUGINS_DIR} --plugin ${name} --dump-all-plugins`,
       metrics_port: metricsPort,
     };
