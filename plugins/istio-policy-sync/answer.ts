@@ -1,4 +1,5 @@
 import type { Logger } from '../../shared/observability/log';
+import type { HeaderInput } from '../../shared/pdk';
 import { PROBLEMS, type Problem } from '../../shared/problems';
 import type { Outcome } from './authorizer';
 import { decisionMetrics } from './metrics';
@@ -7,8 +8,8 @@ import type { IstioPolicySyncConfig } from './schema';
 /** What the handler writes for an outcome: a problem (enforce, deny), or headers for upstream and client. */
 export interface Answer {
   problem?: Problem;
-  upstreamHeaders?: Record<string, string>;
-  downstreamHeaders?: Record<string, string>;
+  upstreamHeaders?: HeaderInput;
+  downstreamHeaders?: HeaderInput;
 }
 
 /** `deny; reason=deny-policy; policy="apis/no-delete"; status=403` (dry_run's upstream header). */
@@ -20,7 +21,7 @@ export function decisionHeader(outcome: Outcome): string {
   return parts.join('; ');
 }
 
-const nonEmpty = (h: Record<string, string>) => (Object.keys(h).length > 0 ? h : undefined);
+const nonEmpty = (h: HeaderInput) => (Object.keys(h).length > 0 ? h : undefined);
 
 export function answerFor(config: IstioPolicySyncConfig, outcome: Outcome): Answer {
   const workload = config.workload.namespace + (Object.keys(config.workload.labels ?? {}).length ? `/${Object.entries(config.workload.labels).map(([k, v]) => `${k}=${v}`).join(',')}` : '');

@@ -1,4 +1,5 @@
 import { decide, matching, type Attributes, type Verdict, type Workload } from '../../shared/istio/engine';
+import type { HeaderInput } from '../../shared/pdk';
 import { buildAttributes, workloadPath, type KongIdentity, type RequestFacts, type WorkloadTarget } from './attributes';
 import type { CheckResult, ExtAuthzProvider } from './ext-authz';
 import { JwtAuthenticator, type JwksOptions } from './jwt';
@@ -23,9 +24,9 @@ export interface Outcome {
   action?: string;
   detail?: string;
   /** Headers for the upstream request (ext_authz headersToUpstreamOnAllow, JWT claim headers). */
-  upstreamHeaders: Record<string, string>;
+  upstreamHeaders: HeaderInput;
   /** Headers for the client (ext_authz on deny/allow; WWW-Authenticate on 401). */
-  downstreamHeaders: Record<string, string>;
+  downstreamHeaders: HeaderInput;
   audit: string[];
   /** What enforcing the dry-run policies too would decide (absent when there are none). */
   shadow?: Verdict;
@@ -81,7 +82,7 @@ export class Authorizer {
 
   async authorize(facts: RequestFacts): Promise<Outcome> {
     const { identity, target } = this.options;
-    const base = { upstreamHeaders: {} as Record<string, string>, downstreamHeaders: {} as Record<string, string>, audit: [] as string[], dryRunMatches: [] as string[] };
+    const base = { upstreamHeaders: {} as HeaderInput, downstreamHeaders: {} as HeaderInput, audit: [] as string[], dryRunMatches: [] as string[] };
     const mtls = this.view.mtls(target.port ?? undefined);
     if (!identity.principal && mtls.mode === 'STRICT') {
       return { ...base, decision: 'deny', status: 403, reason: 'peer-authentication-strict', policy: mtls.policy, action: 'PeerAuthentication', detail: 'the workload accepts mutual TLS only and Kong has no mesh identity' };
@@ -120,8 +121,8 @@ export class Authorizer {
   }
 
   /** CUSTOM: a final outcome when the provider denies (or cannot be asked), undefined to go on with DENY/ALLOW. */
-  private async custom(a: Attributes, facts: RequestFacts): Promise<{ final: Omit<Outcome, 'upstreamHeaders' | 'audit' | 'dryRunMatches'> & { downstreamHeaders: Record<string, string> } } | { upstream: Record<string, string>; downstream: Record<string, string> }> {
-    const allowedHeaders = { upstream: {} as Record<string, string>, downstream: {} as Record<string, string> };
+  private async custom(a: Attributes, facts: RequestFacts): Promise<{ final: Omit<Outcome, 'upstreamHeaders' | 'audit' | 'dryRunMatches'> & { downstreamHeaders: HeaderInput } } | { upstream: HeaderInput; downstream: HeaderInput }> {
+    const allowedHeaders = { upstream: {} as HeaderInput, downstream: {} as HeaderInput };
     const matched = matching(this.view.policies.custom, a);
     if (matched.length === 0) return allowedHeaders;
     for (const { policy, certain } of matched) {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { compileString, type Matcher } from '../../shared/istio/match';
+import type { HeaderInput } from '../../shared/pdk';
 import { isFramingHeader } from '../../shared/problems';
 import type { ExtAuthzHttpConfig } from './schema';
 
@@ -22,8 +23,8 @@ export interface CheckRequest {
 }
 
 export type CheckResult =
-  | { kind: 'allow'; upstreamHeaders: Record<string, string>; downstreamHeaders: Record<string, string> }
-  | { kind: 'deny'; status: number; body: string; downstreamHeaders: Record<string, string> }
+  | { kind: 'allow'; upstreamHeaders: HeaderInput; downstreamHeaders: HeaderInput }
+  | { kind: 'deny'; status: number; body: string; downstreamHeaders: HeaderInput }
   | { kind: 'error'; failOpen: boolean; status: number; reason: string };
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -76,9 +77,10 @@ export class ExtAuthzProvider {
           res.on('error', (err) => fail(err.message));
           res.on('end', () => {
             const pick = (m: Matcher) => {
-              const out: Record<string, string> = {};
-              // the provider's framing describes its own message, never the request or the answer they land on
-              for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && m(k) && !isFramingHeader(k)) out[k] = Array.isArray(v) ? v.join(', ') : v;
+              const out: HeaderInput = {};
+              // the provider's framing describes its own message, never the request or the answer they land on; Node
+              // joins repeated headers with ", " but keeps Set-Cookie an array, which stays one header per cookie
+              for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && m(k) && !isFramingHeader(k)) out[k] = v;
               return out;
             };
             if (res.statusCode === 200) resolve({ kind: 'allow', upstreamHeaders: pick(this.upstream), downstreamHeaders: pick(this.downstreamAllow) });

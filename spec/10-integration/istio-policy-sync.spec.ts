@@ -110,7 +110,7 @@ spec:
   rules: [{to: [{operation: {paths: ["/admin/*"]}}]}]
 `;
     const plugin = (config: Record<string, unknown>) => [{ name: 'istio-policy-sync', config: { workload: WORKLOAD, kong_identity: KONG, ...config } }];
-    const opa = { name: 'opa', envoy_ext_authz_http: { service: extAuthz.host, port: extAuthz.port, path_prefix: '/check', include_request_headers_in_check: ['x-ext-authz'], headers_to_upstream_on_allow: ['x-user', 'content-*', 'connection', 'keep-alive'], headers_to_downstream_on_deny: ['x-ext-authz-check-result', 'content-*'] } };
+    const opa = { name: 'opa', envoy_ext_authz_http: { service: extAuthz.host, port: extAuthz.port, path_prefix: '/check', include_request_headers_in_check: ['x-ext-authz'], headers_to_upstream_on_allow: ['x-user', 'content-*', 'connection', 'keep-alive'], headers_to_downstream_on_deny: ['x-ext-authz-check-result', 'content-*'], headers_to_downstream_on_allow: ['set-cookie'] } };
     kong = await startKong({
       kind,
       pluginsDir: dir,
@@ -228,6 +228,8 @@ spec:
     expect(check.headers['x-secret']).toBeUndefined();
     expect(check.headers.host).toBe(WORKLOAD.host);
     expect(last().headers['x-user']).toBe('alice');
+    // each of the provider's cookies stays its own Set-Cookie for the client (joined, they would be one broken cookie)
+    expect(ok.headers.getAll('set-cookie')).toEqual(['session=s1; Path=/', 'csrf=c1; Path=/']);
     expect(last().headers['x-not-forwarded']).toBeUndefined();
     const denied = await kong.request({ path: '/custom/admin/users', headers: { 'x-ext-authz': 'no' } });
     expect(denied.status).toBe(403);

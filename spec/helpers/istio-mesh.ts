@@ -84,7 +84,7 @@ export async function startExtAuthz(): Promise<ExtAuthz> {
       return;
     }
     if (verdict === 'allow') {
-      res.writeHead(200, { 'x-ext-authz-check-result': 'allowed', 'x-user': 'alice', 'x-not-forwarded': 'x' });
+      res.writeHead(200, { 'x-ext-authz-check-result': 'allowed', 'x-user': 'alice', 'x-not-forwarded': 'x', 'set-cookie': ['session=s1; Path=/', 'csrf=c1; Path=/'] });
       return res.end();
     }
     const denial = 'denied by ext_authz for header x-ext-authz';
