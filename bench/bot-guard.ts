@@ -8,7 +8,7 @@ import type { ClientRequest } from '../devkit/emulator/request-context';
 import { Detector } from '../plugins/bot-guard/detector';
 import { classifyUncached } from '../plugins/bot-guard/user-agent/classifier';
 import { botGuardConfig, evaluateCorpus, loadCorpus, summarize } from './harness/bot-corpus';
-import type { BenchReport, BenchTable } from './harness/report';
+import { runWhenMain, type BenchReport, type BenchTable } from './harness/report';
 import { driveEmulator } from './harness/emulator-drive';
 import { startFixedUpstream } from './harness/upstream';
 
@@ -129,14 +129,4 @@ export async function benchBotGuard(): Promise<BenchReport> {
   return { name: 'bot-guard', tables };
 }
 
-if (require.main === module) {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { formatTable } = require('./harness/report') as typeof import('./harness/report');
-  benchBotGuard().then(
-    (report) => process.stdout.write(report.tables.map(formatTable).join('\n')),
-    (err: unknown) => {
-      process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(module, () => benchBotGuard());

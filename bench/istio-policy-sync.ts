@@ -10,6 +10,7 @@ import { parseManifests } from '../plugins/istio-policy-sync/manifests';
 import { PolicySnapshot } from '../plugins/istio-policy-sync/policy-set';
 import { startFixedUpstream } from './harness/upstream';
 import { driveEmulator } from './harness/emulator-drive';
+import { runWhenMain } from './harness/report';
 
 /**
  * istio-policy-sync: (1) decision cost in-process with 10, 100 and 1,000 AuthorizationPolicies on the workload (and
@@ -144,12 +145,4 @@ export async function benchIstioPolicySync(): Promise<{ name: string; table: str
   return { name: 'istio-policy-sync', table: `${decisions}\n${events}` };
 }
 
-if (require.main === module) {
-  benchIstioPolicySync().then(
-    (result) => process.stdout.write(result.table),
-    (err: unknown) => {
-      process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(module, () => benchIstioPolicySync());

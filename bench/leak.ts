@@ -1,5 +1,5 @@
 import type { ServerKind } from '../devkit/emulator/plugin-server-process';
-import { formatTable, progress, type BenchReport } from './harness/report';
+import { type BenchReport, progress, runWhenMain } from './harness/report';
 import { processRssKb, startBenchServer, type BenchServer } from './harness/server-process';
 
 /**
@@ -102,13 +102,4 @@ export async function benchLeak(options: { events?: number; maxMs?: number } = {
   };
 }
 
-if (require.main === module) {
-  benchLeak()
-    .then((report) => {
-      for (const table of report.tables) process.stdout.write(formatTable(table) + '\n');
-    })
-    .catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    });
-}
+runWhenMain(module, () => benchLeak());

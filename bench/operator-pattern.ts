@@ -1,5 +1,5 @@
 import { OperatorPattern } from '../shared/safety/operator-pattern';
-import { formatTable, median, ratio, type BenchReport, type BenchTable } from './harness/report';
+import { type BenchReport, type BenchTable, formatTable, median, ratio, runWhenMain } from './harness/report';
 
 /**
  * Operator patterns on RE2 (re2js, shared/safety/operator-pattern) against V8's RegExp, in the same run: ns per
@@ -79,12 +79,4 @@ export async function benchOperatorPattern(rounds = 3): Promise<BenchReport & { 
   return { name: 'operator-pattern', tables, data, table: tables.map(formatTable).join('\n') };
 }
 
-if (require.main === module) {
-  benchOperatorPattern().then(
-    (result) => process.stdout.write(result.table),
-    (err: unknown) => {
-      process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(module, () => benchOperatorPattern());

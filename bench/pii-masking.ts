@@ -12,7 +12,7 @@ import { Masker } from '../plugins/pii-masking/modes';
 import { DEFAULT_MASK_KEYS } from '../plugins/pii-masking/schema';
 import { maskText } from '../plugins/pii-masking/text-masker';
 import { MaskReport, ValueMasker } from '../plugins/pii-masking/value-masker';
-import { median, progress, type BenchReport, type BenchTable } from './harness/report';
+import { type BenchReport, type BenchTable, median, progress, runWhenMain } from './harness/report';
 import { startFixedUpstream } from './harness/upstream';
 import { childLogger } from '../shared/observability/log';
 import type { Pdk } from '../shared/pdk';
@@ -276,15 +276,4 @@ export async function benchPiiMasking(options: { durationMs?: number; concurrenc
   };
 }
 
-if (require.main === module) {
-  benchPiiMasking().then(
-    async (report) => {
-      const { formatTable } = await import('./harness/report');
-      for (const table of report.tables) process.stdout.write(formatTable(table) + '\n');
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(module, () => benchPiiMasking());

@@ -11,7 +11,7 @@ import {
   type CodecCost,
   type InProcessServer,
 } from './harness/in-process';
-import { formatTable, median, progress, ratio, type BenchReport, type BenchTable } from './harness/report';
+import { type BenchReport, type BenchTable, median, progress, ratio, runWhenMain } from './harness/report';
 import {
   FIXTURE_PLUGINS,
   cpuAffinity,
@@ -296,13 +296,4 @@ export async function benchPluginServer(options: PluginServerBenchOptions = {}):
   return { name: 'plugin-server', tables, data: { options: opts, ...measured, kongLike, breakdown } };
 }
 
-if (require.main === module) {
-  benchPluginServer()
-    .then((report) => {
-      for (const table of report.tables) process.stdout.write(formatTable(table) + '\n');
-    })
-    .catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    });
-}
+runWhenMain(module, () => benchPluginServer());

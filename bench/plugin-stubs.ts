@@ -6,7 +6,7 @@ import { KongEmulator } from '../devkit/emulator/kong';
 import { BUILT_PLUGINS } from '../devkit/emulator/plugin-server-process';
 import type { ClientRequest } from '../devkit/emulator/request-context';
 import { apiBody } from './pii-masking';
-import { formatTable, median, progress, ratio, type BenchReport } from './harness/report';
+import { type BenchReport, median, progress, ratio, runWhenMain } from './harness/report';
 import { startFixedUpstream, type BenchUpstream } from './harness/upstream';
 
 /**
@@ -221,13 +221,4 @@ export async function benchPluginStubs(options: StubBenchOptions = {}): Promise<
   };
 }
 
-if (require.main === module) {
-  benchPluginStubs()
-    .then((report) => {
-      for (const table of report.tables) process.stdout.write(formatTable(table) + '\n');
-    })
-    .catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    });
-}
+runWhenMain(module, () => benchPluginStubs());

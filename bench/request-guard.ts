@@ -12,7 +12,7 @@ import { readContract } from '../plugins/request-guard/document';
 import { Guard, scannerFrom, settingsFrom, type RequestHead } from '../plugins/request-guard/guard';
 import type { RequestGuardConfig } from '../plugins/request-guard/schema';
 import { CATEGORIES, DETECTORS } from '../plugins/request-guard/detectors';
-import type { BenchReport, BenchTable } from './harness/report';
+import { runWhenMain, type BenchReport, type BenchTable } from './harness/report';
 import { driveEmulator } from './harness/emulator-drive';
 import { startFixedUpstream } from './harness/upstream';
 
@@ -237,14 +237,4 @@ export async function benchRequestGuard(): Promise<BenchReport> {
   return { name: 'request-guard', tables };
 }
 
-if (require.main === module) {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { formatTable } = require('./harness/report') as typeof import('./harness/report');
-  benchRequestGuard().then(
-    (report) => process.stdout.write(report.tables.map(formatTable).join('\n')),
-    (err: unknown) => {
-      process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(module, () => benchRequestGuard());

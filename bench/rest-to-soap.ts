@@ -8,7 +8,7 @@ import type { ClientRequest } from '../devkit/emulator/request-context';
 import { startSoapServices, WSDL_DIR } from '../devkit/upstreams/soap-services';
 import { Translator } from '../plugins/rest-to-soap/translator';
 import { compileService } from '../plugins/rest-to-soap/wsdl/operations';
-import { formatTable, type BenchReport, type BenchTable } from './harness/report';
+import { type BenchReport, type BenchTable, runWhenMain } from './harness/report';
 import { startFixedUpstream } from './harness/upstream';
 import { driveEmulator } from './harness/emulator-drive';
 
@@ -170,12 +170,4 @@ export async function benchRestToSoap(): Promise<BenchReport> {
   }
 }
 
-if (require.main === module) {
-  benchRestToSoap().then(
-    (report) => process.stdout.write(report.tables.map(formatTable).join('\n')),
-    (err: unknown) => {
-      process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(module, () => benchRestToSoap());

@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { RateLimiterRedis, RateLimiterUnion } from 'rate-limiter-flexible';
 import { fillDefaults, type KongFields } from '../devkit/emulator/kong-schema';
 import { BUILT_PLUGINS, PluginServerProcess, serverDefinition } from '../devkit/emulator/plugin-server-process';
-import { formatTable, median, progress, ratio, type BenchReport } from './harness/report';
+import { type BenchReport, median, progress, ratio, runWhenMain } from './harness/report';
 
 /**
  * tenant-quota's decision against rate-limiter-flexible's on the same Redis (127.0.0.1:6379), side by side in one
@@ -159,14 +159,4 @@ export async function benchTenantQuotaVsRlf(options: RlfBenchOptions = {}): Prom
   };
 }
 
-if (require.main === module) {
-  benchTenantQuotaVsRlf()
-    .then((report) => {
-      for (const table of report.tables) process.stdout.write(formatTable(table) + '\n');
-      process.exit(0);
-    })
-    .catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    });
-}
+runWhenMain(module, () => benchTenantQuotaVsRlf());

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { KongEmulator } from '../devkit/emulator/kong';
 import { BUILT_PLUGINS, ROOT } from '../devkit/emulator/plugin-server-process';
 import { closeAllRedis, getRedis, type RedisHandle } from '../shared/redis';
-import { formatTable, progress, ratio, type BenchReport } from './harness/report';
+import { type BenchReport, progress, ratio, runWhenMain } from './harness/report';
 import { startFixedUpstream } from './harness/upstream';
 
 /**
@@ -152,14 +152,4 @@ export async function benchTenantQuota(options: TenantQuotaBenchOptions = {}): P
   };
 }
 
-if (require.main === module) {
-  benchTenantQuota().then(
-    (report) => {
-      for (const table of report.tables) process.stdout.write(formatTable(table) + '\n');
-    },
-    (err: unknown) => {
-      process.stderr.write(`tenant-quota bench failed: ${String((err as Error).stack ?? err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(module, () => benchTenantQuota());

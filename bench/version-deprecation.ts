@@ -6,6 +6,7 @@ import { BUILT_PLUGINS, ROOT } from '../devkit/emulator/plugin-server-process';
 import type { ClientRequest } from '../devkit/emulator/request-context';
 import { startFixedUpstream } from './harness/upstream';
 import { driveEmulator } from './harness/emulator-drive';
+import { runWhenMain } from './harness/report';
 
 /**
  * version-deprecation against an empty access plugin, in the same run, through the Kong emulator and our plugin
@@ -138,12 +139,4 @@ function formatRows(rows: BenchRow[], concurrency: number): string {
   return `version-deprecation bench: Kong emulator, our plugin server, ${concurrency} in flight, Node ${process.version}, ${os.cpus().length} CPUs\n` + line(header) + rule + body.map(line).join('');
 }
 
-if (require.main === module) {
-  benchVersionDeprecation().then(
-    (result) => process.stdout.write(result.table),
-    (err: unknown) => {
-      process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(module, () => benchVersionDeprecation());

@@ -50,3 +50,22 @@ export function ratio(value: number, baseline: number): string {
 export function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
+
+/**
+ * The entry of a bench run on its own (`node dist/bench/<name>.js`): when `entry` is the main module, runs the bench,
+ * prints its tables (or its preformatted `table`) to stdout and exits (pools and workers would keep the process
+ * alive); a failure prints its stack and exits 1.
+ */
+export function runWhenMain(entry: NodeModule, bench: () => Promise<BenchReport | { table: string }>): void {
+  if (require.main !== entry) return;
+  bench().then(
+    (result) => {
+      const text = 'table' in result ? result.table : result.tables.map(formatTable).join('\n');
+      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`, () => process.exit(0));
+    },
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

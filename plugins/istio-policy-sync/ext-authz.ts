@@ -1,7 +1,6 @@
 import http from 'node:http';
 import { compileString, type Matcher } from '../../shared/istio/match';
-import type { HeaderInput } from '../../shared/pdk';
-import { isFramingHeader } from '../../shared/problems';
+import { isFramingHeader, type HeaderInput } from '../../shared/pdk';
 import type { ExtAuthzHttpConfig } from './schema';
 
 /**

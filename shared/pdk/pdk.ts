@@ -79,6 +79,18 @@ export function mayBeTruncated(headers: HeaderMultimap, limit = MAX_HEADER_LINES
   return lines >= limit;
 }
 
+/**
+ * Headers that describe a body or a connection: never taken from elsewhere (an ext_authz provider's answer) onto
+ * another message. In kong.response.exit a caller's content-length stops Kong from setting the body's own
+ * (pdk/response.lua send), and a lower-case content-type is another Lua table key than ours: which one wins is
+ * pairs() order. Onto an upstream request, set_headers would corrupt its framing.
+ */
+const FRAMING_HEADERS = new Set(['content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te', 'trailer', 'host']);
+
+export function isFramingHeader(name: string): boolean {
+  return FRAMING_HEADERS.has(name.toLowerCase());
+}
+
 export class RequestPdk {
   constructor(private readonly k: any) {}
   async getMethod(): Promise<string> {
