@@ -225,6 +225,26 @@ describe.each(SERVER_KINDS)('Kong 3.9.3 facts under the %s server', (kind) => {
     expect(exited.headers.get('server')).toBe('kong/3.9.3');
   });
 
+  // pdk/client.lua: get_ip is realip_remote_addr (the peer), get_forwarded_ip remote_addr (what the realip module set
+  // from real_ip_header for a peer in trusted_ips); request.lua get_http_version is ngx.req.http_version();
+  // nginx_kong.lua: proxy_set_header X-Real-IP $remote_addr; runloop/handler.lua: X-Forwarded-For is the client's
+  // own plus realip_remote_addr, else remote_addr.
+  it('fact 21: behind a trusted load balancer get_ip is the peer and get_forwarded_ip the client; X-Real-IP and X-Forwarded-For follow; get_http_version is the request\'s', async () => {
+    const through = { clientIp: '10.0.0.5', forwardedIp: '198.51.100.20', httpVersion: 2.0 };
+    expect(json((await kong.request({ path: '/access', headers: fact('addresses'), ...through })).body)).toEqual({ ip: '10.0.0.5', forwarded: '198.51.100.20', http: 2 });
+    await kong.request({ path: '/access/x', ...through });
+    expect(upstream.requests.at(-1)!.headers).toMatchObject({ 'x-real-ip': '198.51.100.20', 'x-forwarded-for': '198.51.100.20' });
+    await kong.request({ path: '/access/x', headers: { 'X-Forwarded-For': '203.0.113.7' }, ...through });
+    expect(upstream.requests.at(-1)!.headers).toMatchObject({ 'x-real-ip': '198.51.100.20', 'x-forwarded-for': '203.0.113.7, 10.0.0.5' });
+  });
+
+  // lua-nginx-module ngx_http_lua_ffi_req_get_headers_count: header lines counted in arrival order, those past
+  // max_headers (100 by default, request.lua) dropped; the PDK keeps only the table, not the "truncated" flag.
+  it('fact 22: get_headers() drops a header sent after 100 other lines; get_headers(1000) has it', async () => {
+    const filler = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`x-filler-${i}`, 'x']));
+    expect(json((await kong.request({ path: '/access', headers: { ...fact('late-header'), ...filler, 'x-late': '1' } })).body)).toEqual({ byDefault: false, at1000: true });
+  });
+
   // pdk/ip.lua: with no valid trusted_ips (default NONE) is_trusted is `function() return false end`.
   it('fact 16: kong.ip.is_trusted is false for every address with the default trusted_ips', async () => {
     expect(json((await kong.request({ path: '/access', headers: fact('trusted') })).body)).toEqual({ loopback: false, other: false });
